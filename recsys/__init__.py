@@ -1,0 +1,1 @@
+"""Items, interactions, catalogs from specs, recommender models, indexes and metrics."""

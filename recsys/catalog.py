@@ -1,0 +1,181 @@
+"""In-memory catalog: items with attributes, users, and interactions in dense index space.
+
+Items and users keep their external ids (strings, as in the source files); models and indexes
+work on dense indices ``0..n-1`` in the order of the items file and of first appearance of users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.errors import UnknownItemError, UnknownUserError
+
+YEAR_UNKNOWN = 0
+
+
+@dataclass
+class Interactions:
+    """Observed (user, item) events; arrays are aligned, one entry per event."""
+
+    users: np.ndarray  # (N,) int32 dense user index
+    items: np.ndarray  # (N,) int32 dense item index
+    n_users: int
+    n_items: int
+    ratings: np.ndarray | None = None  # (N,) float32, nan where the source has none
+    timestamps: np.ndarray | None = None  # (N,) int64, -1 where unknown
+    weights: np.ndarray | None = None  # (N,) float32 implicit-feedback strength, default 1
+    splits: np.ndarray | None = None  # (N,) str labels such as "train"/"test", if the spec has them
+
+    def __post_init__(self) -> None:
+        self.users = np.asarray(self.users, dtype=np.int32)
+        self.items = np.asarray(self.items, dtype=np.int32)
+        n = len(self.users)
+        if len(self.items) != n:
+            raise ValueError(f"users has {n} entries but items has {len(self.items)}")
+        if n and (self.users.max() >= self.n_users or self.items.max() >= self.n_items):
+            raise ValueError("an interaction refers to a user or item index out of range")
+        if self.weights is None:
+            self.weights = np.ones(n, dtype=np.float32)
+        for name in ("ratings", "timestamps", "weights", "splits"):
+            arr = getattr(self, name)
+            if arr is not None and len(arr) != n:
+                raise ValueError(f"{name} has {len(arr)} entries, expected {n}")
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def subset(self, mask: np.ndarray) -> Interactions:
+        """The events where ``mask`` is true (boolean array or index array)."""
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[mask]
+
+        return Interactions(self.users[mask], self.items[mask], self.n_users, self.n_items,
+                            pick(self.ratings), pick(self.timestamps), pick(self.weights),
+                            pick(self.splits))
+
+    def split(self, name: str) -> Interactions:
+        """The events labelled ``name`` by the catalog spec (e.g. LastFM* train/valid/test)."""
+        if self.splits is None:
+            raise ValueError("this catalog has no split labels")
+        return self.subset(self.splits == name)
+
+    def to_csr(self, *, min_rating: float | None = None, binary: bool = False) -> sp.csr_matrix:
+        """User x item matrix of summed weights (``binary``: 1 where any event)."""
+        keep = np.ones(len(self), dtype=bool)
+        if min_rating is not None:
+            if self.ratings is None:
+                raise ValueError("min_rating given but these interactions have no ratings")
+            keep &= np.nan_to_num(self.ratings, nan=-np.inf) >= min_rating
+        data = np.ones(keep.sum(), np.float32) if binary else self.weights[keep]
+        m = sp.csr_matrix((data, (self.users[keep], self.items[keep])),
+                          shape=(self.n_users, self.n_items), dtype=np.float32)
+        m.sum_duplicates()
+        if binary:
+            m.data[:] = 1.0
+        return m
+
+
+@dataclass
+class ItemAttributes:
+    """One attribute field (e.g. genre): its vocabulary and an item x value weight matrix."""
+
+    name: str
+    values: list[str]
+    matrix: sp.csr_matrix  # (n_items, n_values) float32 weight, e.g. how many users gave a tag
+
+    @cached_property
+    def value_index(self) -> dict[str, int]:
+        return {v: i for i, v in enumerate(self.values)}
+
+    def of(self, item: int) -> list[str]:
+        """Values of one item, strongest first (ties in vocabulary order)."""
+        row = self.matrix.getrow(item)
+        order = np.lexsort((row.indices, -row.data))
+        return [self.values[row.indices[i]] for i in order]
+
+    def items_with(self, value: str) -> np.ndarray:
+        """Dense indices of the items that have ``value``."""
+        j = self.value_index.get(value)
+        if j is None:
+            return np.empty(0, dtype=np.int32)
+        return self.matrix.tocsc()[:, j].nonzero()[0].astype(np.int32)
+
+
+@dataclass
+class Catalog:
+    """A catalog as loaded from its spec or from the database."""
+
+    name: str
+    fingerprint: str
+    item_ids: list[str]
+    titles: list[str]
+    years: np.ndarray  # (n_items,) int32, YEAR_UNKNOWN where absent
+    texts: list[str | None]
+    attributes: dict[str, ItemAttributes]
+    user_ids: list[str]
+    interactions: Interactions
+    user_links: dict[str, np.ndarray] = field(default_factory=dict)  # kind -> (L, 2) int32
+    title: str = ""
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    @cached_property
+    def item_index(self) -> dict[str, int]:
+        return {x: i for i, x in enumerate(self.item_ids)}
+
+    @cached_property
+    def user_index(self) -> dict[str, int]:
+        return {x: i for i, x in enumerate(self.user_ids)}
+
+    def item(self, ext_id: str) -> int:
+        """Dense index of an item by its external id."""
+        try:
+            return self.item_index[str(ext_id)]
+        except KeyError:
+            raise UnknownItemError(
+                f"catalog '{self.name}' has no item with id '{ext_id}'") from None
+
+    def user(self, ext_id: str) -> int:
+        """Dense index of a user by external id."""
+        try:
+            return self.user_index[str(ext_id)]
+        except KeyError:
+            sample = ", ".join(self.user_ids[:5])
+            raise UnknownUserError(
+                f"catalog '{self.name}' has no user '{ext_id}' "
+                f"({self.n_users} users, e.g. {sample}); pass one of its user ids") from None
+
+    def year(self, item: int) -> int | None:
+        y = int(self.years[item])
+        return None if y == YEAR_UNKNOWN else y
+
+    def item_attributes(self, item: int) -> dict[str, list[str]]:
+        """All attribute values of one item, by field."""
+        return {name: a.of(item) for name, a in self.attributes.items()}
+
+    def describe(self, item: int, *, max_values: int = 8) -> str:
+        """Text used to embed an item: title, year, attribute values (strongest first), text."""
+        parts = [self.titles[item]]
+        if (y := self.year(item)) is not None and str(y) not in self.titles[item]:
+            parts.append(f"({y})")
+        head = " ".join(parts) + "."
+        body = [f"{name}: {', '.join(vals[:max_values])}."
+                for name, vals in self.item_attributes(item).items() if vals]
+        if self.texts[item]:
+            body.append(str(self.texts[item]))
+        return " ".join([head, *body])
+
+    def items_by_ids(self, ext_ids: Sequence[str]) -> np.ndarray:
+        return np.array([self.item(x) for x in ext_ids], dtype=np.int32)
