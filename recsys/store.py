@@ -243,7 +243,8 @@ def _attributes_from_rows(rows: list, n_items: int) -> dict[str, ItemAttributes]
     for fld, trip in by_field.items():
         values = sorted({v for _, v, _ in trip})
         vi = {v: j for j, v in enumerate(values)}
-        m = sp.csr_matrix(([w for *_, w in trip], ([i for i, *_ in trip], [vi[v] for _, v, _ in trip])),
+        rows_, cols_ = [i for i, *_ in trip], [vi[v] for _, v, _ in trip]
+        m = sp.csr_matrix(([w for *_, w in trip], (rows_, cols_)),
                           shape=(n_items, len(values)), dtype=np.float32)
         out[fld] = ItemAttributes(fld, values, m)
     return out

@@ -1,0 +1,1 @@
+"""LLM dialogue manager, tools, policies and user simulators (see ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""Users, sessions, feedback and natural-language profiles (see ARCHITECTURE.md)."""

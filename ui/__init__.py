@@ -1,0 +1,1 @@
+"""User interfaces: the terminal CLI (and, later, the web app)."""

@@ -1,0 +1,145 @@
+"""The ``tastebud`` command line. Heavy imports live inside commands so --help stays fast."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(help="Tastebud: a personalized conversational recommender.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+data_app = typer.Typer(help="Datasets: fetch known datasets from a mirror or their origin.",
+                       no_args_is_help=True)
+catalog_app = typer.Typer(help="Catalogs: import from a spec, list, inspect.",
+                          no_args_is_help=True)
+index_app = typer.Typer(help="Indexes: item text embeddings and vector search.",
+                        no_args_is_help=True)
+app.add_typer(data_app, name="data")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(index_app, name="index")
+
+F = TypeVar("F", bound=Callable[..., Any])
+CatalogOpt = Annotated[str | None, typer.Option("--catalog", "-c",
+                                                help="Catalog name (default: TASTEBUD_CATALOG).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def friendly(fn: F) -> F:
+    """Print Tastebud's own errors as one clear message and exit 2, without a traceback."""
+
+    @wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from recsys.errors import TastebudError
+
+        try:
+            return fn(*args, **kwargs)
+        except TastebudError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(2) from None
+
+    return run  # type: ignore[return-value]
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from recsys.settings import get_settings
+
+    return get_settings()
+
+
+def _items_table(catalog: Any, ids: Any, scores: Any) -> str:
+    lines = []
+    for rank, (i, s) in enumerate(zip(ids, scores, strict=True), 1):
+        attrs = catalog.item_attributes(int(i))
+        genre = ", ".join(next(iter(attrs.values()), [])[:4])
+        lines.append(f"{rank:>3}. {catalog.titles[int(i)]:<55.55} {genre:<35.35} {s:8.3f}")
+    return "\n".join(lines)
+
+
+def _items_json(catalog: Any, ids: Any, scores: Any) -> list[dict[str, Any]]:
+    return [{"id": catalog.item_ids[int(i)], "title": catalog.titles[int(i)],
+             "year": catalog.year(int(i)), "attributes": catalog.item_attributes(int(i)),
+             "score": round(float(s), 6)} for i, s in zip(ids, scores, strict=True)]
+
+
+# ---------------------------------------------------------------- data
+@data_app.command("list")
+def data_list() -> None:
+    """List the datasets Tastebud can fetch, and whether each is here."""
+    from recsys.datasets import DATASETS, is_fetched
+
+    s = _settings()
+    for ds in DATASETS.values():
+        state = "fetched" if is_fetched(ds, s) else "-"
+        typer.echo(f"{ds.name:<18} {state:<8} {ds.title}  [{ds.terms}]")
+
+
+@data_app.command("fetch")
+@friendly
+def data_fetch(name: str, force: Annotated[bool, typer.Option(help="Fetch again.")] = False
+               ) -> None:
+    """Put dataset NAME in the data dir (mirror first, then its official address; sha256)."""
+    from recsys.datasets import fetch
+
+    path = fetch(name, _settings(), force=force)
+    typer.echo(f"{name}: verified in {path}")
+
+
+# ---------------------------------------------------------------- catalog
+@catalog_app.command("import")
+@friendly
+def catalog_import(
+    spec: Annotated[Path, typer.Argument(help="Spec file, or the name of a known spec.")],
+    name: Annotated[str | None, typer.Option(help="Store under this name instead.")] = None,
+) -> None:
+    """Validate every row of a catalog and store it in one transaction (idempotent)."""
+    from recsys.catalogs import find_spec
+    from recsys.importer import import_catalog
+
+    s = _settings()
+    path = spec if spec.exists() or spec.suffix else find_spec(str(spec), s)
+    r = import_catalog(path, s, name=name)
+    typer.echo(f"{r.name}: {r.status} ({r.n_items} items, {r.n_users} users, "
+               f"{r.n_interactions} interactions; fingerprint {r.fingerprint})")
+
+
+@catalog_app.command("list")
+@friendly
+def catalog_list() -> None:
+    """List imported catalogs and the specs available to import."""
+    from recsys.catalogs import known_specs
+    from recsys.db import get_engine
+    from recsys.store import list_catalogs
+
+    s = _settings()
+    stored = {c.name: c for c in list_catalogs(get_engine(s.database_url))}
+    for name in sorted(set(stored) | set(known_specs(s))):
+        c = stored.get(name)
+        state = (f"imported  {c.n_items} items, {c.n_users} users, {c.n_interactions} "
+                 "interactions" if c else "not imported")
+        typer.echo(f"{name:<20} {state}")
+
+
+@catalog_app.command("show")
+@friendly
+def catalog_show(name: Annotated[str, typer.Argument()],
+                 item: Annotated[str | None, typer.Option(help="Show one item by id.")] = None
+                 ) -> None:
+    """Summarise a catalog, or show one item."""
+    from recsys.catalogs import open_catalog
+
+    cat = open_catalog(name, _settings())
+    if item is not None:
+        i = cat.item(item)
+        typer.echo(json.dumps({"id": item, "title": cat.titles[i], "year": cat.year(i),
+                               "attributes": cat.item_attributes(i), "text": cat.texts[i]},
+                              indent=2))
+        return
+    typer.echo(json.dumps({
+        "name": cat.name, "title": cat.title, "fingerprint": cat.fingerprint,
+        "items": cat.n_items, "users": cat.n_users, "interactions": len(cat.interactions),
+        "attributes": {k: len(a.values) for k, a in cat.attributes.items()},
+        "user_links": {k: len(v) for k, v in cat.user_links.items()}}, indent=2))
