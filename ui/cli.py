@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -143,3 +144,141 @@ def catalog_show(name: Annotated[str, typer.Argument()],
         "items": cat.n_items, "users": cat.n_users, "interactions": len(cat.interactions),
         "attributes": {k: len(a.values) for k, a in cat.attributes.items()},
         "user_links": {k: len(v) for k, v in cat.user_links.items()}}, indent=2))
+
+
+# ---------------------------------------------------------------- models
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name (see `tastebud train`).")]
+
+
+@app.command()
+@friendly
+def train(
+    catalog: CatalogOpt = None,
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", "-m", help="Model(s) to train; default: all.")] = None,
+    index: Annotated[bool, typer.Option(help="Also build the semantic text index.")] = True,
+) -> None:
+    """Train recommenders on a catalog (fetching and importing the demo catalog if needed)."""
+    from recsys.catalogs import open_catalog
+    from recsys.models import available
+    from recsys.serving import train as train_models
+
+    s = _settings()
+    for m in model or []:
+        if m not in available():
+            from recsys.errors import UnknownNameError
+
+            raise UnknownNameError("model", m, available())
+    cat = open_catalog(catalog, s)
+    typer.echo(f"catalog {cat.name}: {cat.n_items} items, {cat.n_users} users, "
+               f"{len(cat.interactions)} interactions")
+    for t in train_models(cat, s, model or None):
+        typer.echo(f"trained {t.name:<10} in {t.fit_s:6.1f} s -> {t.path}")
+    if index:
+        from recsys.index import semantic_index
+
+        sem = semantic_index(cat, s)
+        typer.echo(f"semantic index: {len(sem)} items ({sem.encoder.name})")
+
+
+@app.command()
+@friendly
+def recommend(
+    user: Annotated[str, typer.Option("--user", "-u", help="User id as in the catalog.")],
+    catalog: CatalogOpt = None,
+    model: ModelOpt = "als",
+    n: Annotated[int, typer.Option("-n", min=1, max=1000, help="How many items.")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Top-N items for a user of the catalog (items they already rated are left out)."""
+    from recsys.catalogs import open_catalog
+    from recsys.errors import UnknownUserError
+    from recsys.serving import load_recommender
+
+    s = _settings()
+    cat = open_catalog(catalog, s)
+    u = cat.user(user)
+    rec = load_recommender(cat, s, model)
+    seen = cat.interactions.items[cat.interactions.users == u]
+    note = ""
+    try:
+        ranked = rec.recommend(u, n, exclude=seen)
+    except UnknownUserError:
+        # the user has no liked items to personalise from: serve what is popular instead
+        rec = load_recommender(cat, s, "popularity")
+        ranked = rec.recommend(u, n, exclude=seen)
+        note = f"user {user} has no liked items yet; showing popular items"
+    if as_json:
+        typer.echo(json.dumps({"user": user, "model": rec.name, "note": note or None,
+                               "items": _items_json(cat, ranked.ids, ranked.scores)}, indent=2))
+        return
+    if note:
+        typer.echo(note)
+    typer.echo(f"{rec.name} recommendations for user {user} ({cat.name}):")
+    typer.echo(_items_table(cat, ranked.ids, ranked.scores))
+
+
+@app.command()
+@friendly
+def similar(
+    item: Annotated[str, typer.Option("--item", "-i", help="Item id as in the catalog.")],
+    catalog: CatalogOpt = None,
+    model: ModelOpt = "als",
+    n: Annotated[int, typer.Option("-n", min=1, max=1000)] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Items similar to one item, by a trained model ("text" for the semantic index)."""
+    from recsys.catalogs import open_catalog
+
+    s = _settings()
+    cat = open_catalog(catalog, s)
+    i = cat.item(item)
+    if model == "text":
+        from recsys.index import semantic_index
+
+        ranked = semantic_index(cat, s).similar_items(i, n)
+    else:
+        from recsys.serving import load_recommender
+
+        ranked = load_recommender(cat, s, model).similar_items(i, n)
+    if as_json:
+        typer.echo(json.dumps(_items_json(cat, ranked.ids, ranked.scores), indent=2))
+        return
+    typer.echo(f"like {cat.titles[i]} ({model}):")
+    typer.echo(_items_table(cat, ranked.ids, ranked.scores))
+
+
+@app.command()
+@friendly
+def search(
+    text: Annotated[str, typer.Argument(help="What you are looking for, in words.")],
+    catalog: CatalogOpt = None,
+    n: Annotated[int, typer.Option("-n", min=1, max=1000)] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """Semantic search over item texts ("dark space horror with a strong heroine")."""
+    from recsys.catalogs import open_catalog
+    from recsys.index import semantic_index
+
+    s = _settings()
+    cat = open_catalog(catalog, s)
+    ranked = semantic_index(cat, s).search(text, n)
+    if as_json:
+        typer.echo(json.dumps(_items_json(cat, ranked.ids, ranked.scores), indent=2))
+        return
+    typer.echo(_items_table(cat, ranked.ids, ranked.scores))
+
+
+@index_app.command("build")
+@friendly
+def index_build(catalog: CatalogOpt = None) -> None:
+    """Build (or reuse, if current) the semantic index of a catalog."""
+    from recsys.catalogs import open_catalog
+    from recsys.index import semantic_index
+
+    s = _settings()
+    cat = open_catalog(catalog, s)
+    t0 = time.perf_counter()
+    sem = semantic_index(cat, s)
+    typer.echo(f"{cat.name}: {len(sem)} items indexed ({sem.encoder.name}, "
+               f"{sem.index.kind}) in {time.perf_counter() - t0:.1f} s; cached in {sem.path}")

@@ -1,0 +1,104 @@
+"""Train, store and serve a catalog's recommenders: the glue the CLI and the agent call.
+
+Models live in ``models_dir/<catalog>/``; an MF model's faiss index over its item factors is
+cached in ``indexes_dir/<catalog>/`` keyed by the model file's sha256, so it is rebuilt exactly
+when the model (and so the catalog it was trained on) changes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from recsys.catalog import Catalog, Interactions
+from recsys.models import Recommender, available, create
+from recsys.settings import Settings
+
+POSITIVE_RATING = 4.0  # explicit ratings at or above this count as "liked" (BENCHMARKS.md 2)
+DEFAULT_MODEL = "als"
+# Hyperparameters chosen on a validation split carved from the training part of the top-N
+# protocol (benchmarks/topn.py); the same values serve the product.
+DEFAULT_PARAMS: dict[str, dict] = {
+    "popularity": {},
+    "itemknn": {},
+    "als": {},
+    "bpr": {},
+}
+FLAT_INDEX_MAX = 200_000  # exact search is fast enough below this many items
+
+
+@dataclass
+class Trained:
+    """One trained model."""
+
+    name: str
+    fit_s: float
+    path: Path
+
+
+def training_interactions(catalog: Catalog) -> Interactions:
+    """What the product's models learn from: liked items (rated >= 4) or every event."""
+    inter = catalog.interactions
+    if inter.ratings is None:
+        return inter
+    return inter.subset(inter.ratings >= POSITIVE_RATING)
+
+
+def model_dir(catalog: Catalog, settings: Settings) -> Path:
+    return settings.models_dir / catalog.name
+
+
+def train(catalog: Catalog, settings: Settings, names: list[str] | None = None, *,
+          progress: bool | None = None) -> list[Trained]:
+    """Fit and save the named models (default: all) on ``catalog``."""
+    from recsys.models.persist import save_model
+
+    data = training_interactions(catalog)
+    out = []
+    for name in names or available():
+        model = create(name, **DEFAULT_PARAMS.get(name, {}))
+        t0 = time.perf_counter()
+        model.fit(data, progress=progress)
+        fit_s = time.perf_counter() - t0
+        path = save_model(model, model_dir(catalog, settings), catalog=catalog.name,
+                          fingerprint=catalog.fingerprint)
+        if hasattr(model, "item_factors"):
+            _mf_index(model, path, catalog, settings)
+        out.append(Trained(name, fit_s, path))
+    return out
+
+
+def load_recommender(catalog: Catalog, settings: Settings, name: str = DEFAULT_MODEL
+                     ) -> Recommender:
+    """A trained model of ``catalog``, with its cached MF index attached when it has one."""
+    from recsys.models.persist import load_model
+
+    directory = model_dir(catalog, settings)
+    model = load_model(directory, name, catalog=catalog.name, fingerprint=catalog.fingerprint)
+    if hasattr(model, "attach_index"):
+        model.attach_index(_mf_index(model, directory / f"{name}.npz", catalog, settings))
+    return model
+
+
+def _mf_index(model: Recommender, npz: Path, catalog: Catalog, settings: Settings):  # type: ignore[no-untyped-def]
+    """The faiss inner-product index over ``model.item_factors`` (cached on disk)."""
+    from recsys.index import VectorIndex
+
+    meta = json.loads(npz.with_suffix(".json").read_text())
+    root = settings.indexes_dir / catalog.name
+    path = root / f"mf-{model.name}-{meta['sha256'][:16]}.faiss"
+    if path.is_file():
+        try:
+            return VectorIndex.load(path)
+        except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt, never fatal
+            path.unlink(missing_ok=True)
+    for old in root.glob(f"mf-{model.name}-*.faiss"):
+        old.unlink(missing_ok=True)
+    factors = model.item_factors  # type: ignore[attr-defined]
+    kind = "flat" if len(factors) <= FLAT_INDEX_MAX else "hnsw"
+    index = VectorIndex.build(factors, kind)
+    root.mkdir(parents=True, exist_ok=True)
+    index.save(path)
+    return index
