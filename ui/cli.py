@@ -23,6 +23,16 @@ app.add_typer(data_app, name="data")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(index_app, name="index")
 
+
+def _register_subcommands() -> None:
+    from ui.cli_evaluate import evaluate_app
+
+    app.add_typer(evaluate_app, name="evaluate",
+                  help="Offline evaluation of dialogue policies against simulated users.")
+
+
+_register_subcommands()
+
 F = TypeVar("F", bound=Callable[..., Any])
 CatalogOpt = Annotated[str | None, typer.Option("--catalog", "-c",
                                                 help="Catalog name (default: TASTEBUD_CATALOG).")]
