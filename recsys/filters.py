@@ -1,0 +1,222 @@
+"""Hard filters (attribute values, years, id lists) evaluated in SQL over the catalog tables.
+
+The query is driven by the most selective attribute value list through the index
+``item_attribute(catalog, field, value, item_idx)``; every other condition is a correlated
+``EXISTS`` probe into an index, so the cost follows the size of the smallest set, not the
+catalog. Values are always bound parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    bindparam,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from recsys.errors import CatalogNotFoundError, UnknownNameError
+from recsys.store import CatalogRecord, ItemAttributeRecord, ItemRecord
+
+_ITEM = ItemRecord.__table__  # type: ignore[attr-defined]
+_ATTR = ItemAttributeRecord.__table__  # type: ignore[attr-defined]
+_CAT = CatalogRecord.__table__  # type: ignore[attr-defined]
+_IN_SQL_MAX = 10_000  # longer id lists are applied in numpy (drivers cap bound parameters)
+_DRIVE_WITHIN_MAX = 1_000  # a candidate list this short drives the query
+
+FieldValues = Mapping[str, Sequence[str] | str]
+
+
+def filter_items(engine: Engine, catalog: str, *, include: FieldValues | None = None,
+                 exclude: FieldValues | None = None, year_min: int | None = None,
+                 year_max: int | None = None, within: Sequence[int] | None = None,
+                 exclude_items: Sequence[int] = (), limit: int | None = None) -> np.ndarray:
+    """Dense indices (ascending, int32) of the items of ``catalog`` that pass every filter.
+
+    Args:
+        include: field -> values; an item needs one of the values of each field (OR within a
+            field, AND across fields). An empty value list sets no condition.
+        exclude: field -> values; an item must have none of them.
+        year_min, year_max: inclusive bounds; items of unknown year fail any bound.
+        within: only these items (e.g. candidates from another tool).
+        exclude_items: never these items (e.g. already seen).
+        limit: at most this many, the lowest indices first.
+    """
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0, got {limit}")
+    inc, exc = _clean(include, "include"), _clean(exclude, "exclude")
+    with engine.connect() as conn:
+        n_items = _check_catalog(conn, catalog)
+        _check_fields(conn, catalog, [*inc, *exc])
+        if limit == 0 or (within is not None and len(within) == 0):
+            return np.empty(0, np.int32)
+        within_arr = None if within is None else np.unique(np.asarray(within, np.int64))
+        skip = np.unique(np.asarray(exclude_items, np.int64))
+        big_within = within_arr is not None and len(within_arr) > _IN_SQL_MAX
+        big_skip = len(skip) > _IN_SQL_MAX
+        post = big_within or big_skip  # lists applied in numpy after the query
+        stmt = _statement(conn, catalog, n_items, inc, exc, year_min, year_max,
+                          None if big_within else within_arr, None if big_skip else skip,
+                          None if post else limit)
+        rows = conn.execute(stmt).scalars().all()
+    out = np.fromiter(rows, dtype=np.int64, count=len(rows))
+    if post:
+        if within_arr is not None and big_within:
+            out = out[np.isin(out, within_arr, assume_unique=True)]
+        if big_skip:
+            out = out[~np.isin(out, skip, assume_unique=True)]
+        if limit is not None:
+            out = out[:limit]
+    return out.astype(np.int32)
+
+
+def _statement(conn: Connection, catalog: str, n_items: int, inc: dict[str, list[str]],
+               exc: dict[str, list[str]], year_min: int | None, year_max: int | None,
+               within: np.ndarray | None, skip: np.ndarray | None,
+               limit: int | None) -> Select:
+    """The SELECT of matching item indices, ascending, with the cheapest driving table."""
+    years = year_min is not None or year_max is not None
+    if inc and (within is None or len(within) > _DRIVE_WITHIN_MAX):
+        # drive from the smallest include list through ix_attr_value
+        first = _smallest(conn, catalog, inc)
+        a = _ATTR.alias("drv")
+        idx = a.c.item_idx
+        conds = [a.c.catalog == catalog, a.c.field == first, a.c.value.in_(inc[first])]
+        if years:
+            it = _ITEM.alias("yr")
+            conds.append(exists().where(it.c.catalog == catalog, it.c.idx == idx,
+                                        *_year_conds(it.c.year, year_min, year_max)))
+        # several values: an item may match more than one (group), and ordering by a
+        # plain column would tempt SQLite into scanning the primary key for its order
+        key = idx if len(inc[first]) == 1 else idx + literal_column("0")
+        drv: str | None = first
+    else:
+        # drive from the item table: a short candidate list, or everything
+        drv = None
+        it = _ITEM.alias("it")
+        idx = key = it.c.idx
+        conds = [it.c.catalog == catalog]
+        if years:
+            year = it.c.year
+            if limit is not None and within is None:
+                # walking items in index order reads about limit * n / R rows before it has
+                # ``limit``, the year index reads the R rows in range: for a wide range walk
+                # (``+ 0`` keeps the year index out of the plan)
+                wide = int(math.sqrt(limit * n_items)) + 1
+                if _year_count(conn, catalog, year_min, year_max, wide) >= wide:
+                    year = year + literal_column("0")
+            conds += _year_conds(year, year_min, year_max)
+    conds += [_has(catalog, f, v, idx) for f, v in inc.items() if f != drv]
+    conds += [~_has(catalog, f, v, idx) for f, v in exc.items()]
+    if within is not None:
+        conds.append(idx.in_(bindparam("within", within.tolist(), expanding=True)))
+    if skip is not None and len(skip):
+        conds.append(idx.not_in(bindparam("skip", skip.tolist(), expanding=True)))
+    stmt = select(key).where(*conds)
+    if key is not idx:
+        stmt = stmt.group_by(key)
+    stmt = stmt.order_by(key)
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def _clean(spec: FieldValues | None, name: str) -> dict[str, list[str]]:
+    """Field -> distinct values; a bare string is one value, empty lists are dropped."""
+    out: dict[str, list[str]] = {}
+    for fld, vals in (spec or {}).items():
+        if isinstance(vals, str):
+            vals = [vals]
+        if not isinstance(vals, Sequence):
+            raise ValueError(f"{name}['{fld}'] must be a list of values, got {vals!r}")
+        if vals:
+            out[str(fld)] = sorted({str(v) for v in vals})
+    return out
+
+
+def _check_catalog(conn: Connection, catalog: str) -> int:
+    """The catalog's number of items; CatalogNotFoundError if it is not imported."""
+    found = conn.execute(select(_CAT.c.n_items).where(_CAT.c.name == catalog)).first()
+    if found is None:
+        known = conn.execute(select(_CAT.c.name).order_by(_CAT.c.name)).scalars().all()
+        raise CatalogNotFoundError(
+            f"catalog '{catalog}' is not imported (imported: {', '.join(known) or 'none'})")
+    return int(found[0])
+
+
+def _check_fields(conn: Connection, catalog: str, fields: list[str]) -> None:
+    for fld in dict.fromkeys(fields):
+        probe = select(literal(1)).where(_ATTR.c.catalog == catalog,
+                                         _ATTR.c.field == fld).limit(1)
+        if conn.execute(probe).first() is None:
+            raise UnknownNameError(f"attribute field of catalog '{catalog}'", fld,
+                                   catalog_fields(conn, catalog))
+
+
+def catalog_fields(conn: Connection, catalog: str) -> list[str]:
+    """The attribute fields of ``catalog`` (a skip scan: one index seek per field)."""
+    fields: list[str] = []
+    while True:
+        cond = [_ATTR.c.catalog == catalog]
+        if fields:
+            cond.append(_ATTR.c.field > fields[-1])
+        nxt = conn.execute(select(func.min(_ATTR.c.field)).where(*cond)).scalar()
+        if nxt is None:
+            return fields
+        fields.append(nxt)
+
+
+def _smallest(conn: Connection, catalog: str, inc: dict[str, list[str]]) -> str:
+    """The include field with the fewest matching rows.
+
+    Counting reads index entries, so counts stop at a cap that grows only while no field
+    falls under it: a selective field is found after a few thousand entries.
+    """
+    if len(inc) == 1:
+        return next(iter(inc))
+    for cap in (1_000, 30_000, None):
+        counts = {}
+        for fld, vals in inc.items():
+            rows = select(literal(1)).where(_ATTR.c.catalog == catalog, _ATTR.c.field == fld,
+                                            _ATTR.c.value.in_(vals))
+            if cap is not None:
+                rows = rows.limit(cap)
+            counts[fld] = conn.execute(
+                select(func.count()).select_from(rows.subquery())).scalar_one()
+        best = min(counts, key=counts.__getitem__)
+        if cap is None or counts[best] < cap:
+            return best
+    raise AssertionError("unreachable")
+
+
+def _year_count(conn: Connection, catalog: str, lo: int | None, hi: int | None,
+                cap: int) -> int:
+    """Items in the year range, counted up to ``cap`` (covering index ix_item_year)."""
+    rows = (select(literal(1)).where(_ITEM.c.catalog == catalog,
+                                     *_year_conds(_ITEM.c.year, lo, hi))
+            .limit(cap).subquery())
+    return int(conn.execute(select(func.count()).select_from(rows)).scalar_one())
+
+
+def _has(catalog: str, fld: str, vals: list[str], idx: ColumnElement) -> ColumnElement:
+    """The item ``idx`` has one of ``vals`` in ``fld`` (an index probe per value)."""
+    a = _ATTR.alias()
+    return exists().where(a.c.catalog == catalog, a.c.field == fld, a.c.value.in_(vals),
+                          a.c.item_idx == idx)
+
+
+def _year_conds(year: ColumnElement, lo: int | None, hi: int | None) -> list[ColumnElement]:
+    # NULL (unknown year) fails any comparison, so unknown years drop out of bounded queries
+    conds = []
+    if lo is not None:
+        conds.append(year >= int(lo))
+    if hi is not None:
+        conds.append(year <= int(hi))
+    return conds
