@@ -43,6 +43,10 @@ class HybridConfig:
     model: str = "als"
     factors: int = 64
     iterations: int = 15
+    # the collaborative part was tuned with these ALS settings; pinned so that changing the
+    # ALS defaults (chosen for MovieLens top-N) does not silently change this scorer
+    model_params: tuple[tuple[str, object], ...] = (("regularization", 0.05),
+                                                    ("weighting", "bm25"))
 
     def weights(self) -> np.ndarray:
         return np.array([getattr(self, p) for p in PARTS], dtype=np.float32)
@@ -115,7 +119,8 @@ class HybridScorer:
 
         coo = ui.tocoo()
         inter = Interactions(coo.row, coo.col, ui.shape[0], ui.shape[1])
-        model = create(cfg.model, factors=cfg.factors, iterations=cfg.iterations)
+        extra = dict(cfg.model_params) if cfg.model == "als" else {}
+        model = create(cfg.model, factors=cfg.factors, iterations=cfg.iterations, **extra)
         model.fit(inter, progress=progress)
         uf, itf = getattr(model, "user_factors", None), getattr(model, "item_factors", None)
         if uf is None or itf is None:
