@@ -134,6 +134,9 @@ def _load_model(path: Path) -> Any:
             except ImportError:
                 raise ModelError("sentence-transformers is not installed; run "
                                  "`pip install sentence-transformers`") from None
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # a bar per weight load is noise, not progress
             try:
                 _MODELS[key] = SentenceTransformer(key, device="cpu")
             except (OSError, ValueError) as e:

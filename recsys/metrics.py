@@ -59,13 +59,13 @@ def _hits(ranked: Ranking, relevant: Relevant, k: int) -> tuple[np.ndarray, np.n
 def recall_at_k(ranked: Ranking, relevant: Relevant, k: int) -> np.ndarray:
     """Relevant items in the top k / number of relevant items, per row."""
     hits, n_rel = _hits(ranked, relevant, k)
-    return hits.sum(axis=1) / n_rel
+    return np.asarray(hits.sum(axis=1) / n_rel, dtype=np.float64)
 
 
 def hit_at_k(ranked: Ranking, relevant: Relevant, k: int) -> np.ndarray:
     """1.0 where the top k holds at least one relevant item, per row."""
     hits, _ = _hits(ranked, relevant, k)
-    return hits.any(axis=1).astype(np.float64)
+    return np.asarray(hits.any(axis=1), dtype=np.float64)
 
 
 def ndcg_at_k(ranked: Ranking, relevant: Relevant, k: int) -> np.ndarray:

@@ -178,7 +178,7 @@ class Recommender(ABC):
         scores = self._scores(np.array([user]))[0]
         return top_k(np.flatnonzero(keep), scores[keep], n)
 
-    def recommend_batch(self, users: Sequence[int], n: int = 10, *,
+    def recommend_batch(self, users: Sequence[int] | np.ndarray, n: int = 10, *,
                         filter_seen: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Top ``n`` for many users at once: ids (B, k) int32 and scores (B, k) float32.
 

@@ -14,8 +14,8 @@ def cosine_knn(user_items: sp.csr_matrix, neighbours: int, *, shrink: float = 0.
                progress: bool = False) -> sp.csr_matrix:
     """(I, I) matrix whose row j holds item j's ``neighbours`` most cosine-similar items.
 
-    ``shrink`` damps similarities backed by few co-occurrences: sim * co / (co + shrink) would
-    need the counts, so the usual approximation divides by (|a||b| + shrink) instead.
+    ``shrink`` is added to the cosine's denominator |a||b|: it damps similarities between
+    rarely seen items, whose cosine rests on a few users.
     """
     from tqdm.auto import tqdm
 

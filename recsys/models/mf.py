@@ -15,7 +15,7 @@ from recsys.models.base import Recommender, top_k
 from recsys.ranked import Ranked
 
 
-class VectorIndex(Protocol):
+class ItemIndex(Protocol):
     """What ``attach_index`` needs; a faiss index satisfies it."""
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +30,7 @@ class MFRecommender(Recommender):
         super().__init__()
         self.user_factors = np.empty((0, 0), dtype=np.float32)  # (U, d)
         self.item_factors = np.empty((0, 0), dtype=np.float32)  # (I, d)
-        self._index: VectorIndex | None = None
+        self._index: ItemIndex | None = None
 
     def _implicit_model(self) -> tuple[type, dict[str, Any]]:
         """The implicit estimator class (imported) and its constructor arguments."""
@@ -54,7 +54,7 @@ class MFRecommender(Recommender):
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._index = None  # an attached index holds the old factors
 
-    def attach_index(self, index: VectorIndex | None) -> None:
+    def attach_index(self, index: ItemIndex | None) -> None:
         """Answer ``recommend`` without candidates from ``index`` (over ``item_factors``).
 
         ``index.search(queries (B, d) float32, k)`` returns (scores, ids) like faiss; pass
@@ -107,16 +107,16 @@ class ALSRecommender(MFRecommender):
         regularization: L2 weight.
         alpha: confidence scale, c = 1 + alpha * weight.
         iterations: ALS sweeps.
-        weighting: "none" or "bm25" (reweights the training matrix; damps heavy users and
-            popular items, usually better on ratings data).
+        weighting: "none" or "bm25" (reweights the training matrix, damping heavy users and
+            popular items: more coverage; on MovieLens positives "none" ranks better).
         bm25_k1, bm25_b: BM25 parameters.
         random_state: seed of the initial factors.
     """
 
     name = "als"
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 1.0,
-                 iterations: int = 15, weighting: str = "bm25", bm25_k1: float = 100.0,
+    def __init__(self, factors: int = 32, regularization: float = 5.0, alpha: float = 1.0,
+                 iterations: int = 15, weighting: str = "none", bm25_k1: float = 100.0,
                  bm25_b: float = 0.8, random_state: int | None = 0) -> None:
         super().__init__()
         if weighting not in ("none", "bm25"):
@@ -154,7 +154,7 @@ class BPRRecommender(MFRecommender):
 
     name = "bpr"
 
-    def __init__(self, factors: int = 64, learning_rate: float = 0.05,
+    def __init__(self, factors: int = 64, learning_rate: float = 0.01,
                  regularization: float = 0.01, iterations: int = 100,
                  random_state: int | None = 0) -> None:
         super().__init__()

@@ -16,7 +16,7 @@ FAST: dict[str, dict[str, Any]] = {
     "popularity": {},
     "itemknn": {"neighbours": 20},
     "als": {"factors": 8, "iterations": 8, "random_state": 0},
-    "bpr": {"factors": 8, "iterations": 60, "random_state": 0},
+    "bpr": {"factors": 8, "learning_rate": 0.05, "iterations": 60, "random_state": 0},
 }
 PERSONALISED = [m for m in available() if m != "popularity"]
 
@@ -50,6 +50,9 @@ def test_recommend_shape_order_and_seen(fitted: Recommender, tiny_catalog: Catal
     assert not set(r.ids.tolist()) & _seen(tiny_catalog, 3)
     with_seen = fitted.recommend(3, tiny_catalog.n_items, filter_seen=False)
     assert len(with_seen) == tiny_catalog.n_items
+    # n beyond the catalog: every unseen item once, no padding
+    everything = fitted.recommend(3, 10 * tiny_catalog.n_items)
+    assert len(everything) == tiny_catalog.n_items - len(_seen(tiny_catalog, 3))
 
 
 def test_exclude_and_candidates(fitted: Recommender, tiny_catalog: Catalog) -> None:
@@ -141,3 +144,23 @@ def test_mf_with_faiss_index_recommends_the_same(tiny_catalog: Catalog) -> None:
     assert [model.recommend(u, 10).ids.tolist() for u in range(tiny_catalog.n_users)] == plain
     with pytest.raises(ValueError, match="dimension"):
         model.attach_index(VectorIndex.build(np.eye(3, dtype=np.float32), "flat"))
+
+
+@pytest.mark.parametrize("model_name", ["als", "bpr"])
+def test_mf_with_a_raw_faiss_index(model_name: str, tiny_catalog: Catalog) -> None:
+    """Any object with faiss's ``search(queries, k) -> (scores, ids)`` serves as the index."""
+    import faiss
+
+    model = create(model_name, **FAST[model_name]).fit(tiny_catalog.interactions,
+                                                       progress=False)
+    users = range(tiny_catalog.n_users)
+    plain = [model.recommend(u, 10, exclude=[1, 2]) for u in users]
+    index = faiss.IndexFlatIP(model.item_factors.shape[1])
+    index.add(model.item_factors)
+    model.attach_index(index)
+    for u, p in zip(users, plain, strict=True):
+        r = model.recommend(u, 10, exclude=[1, 2])
+        np.testing.assert_array_equal(r.ids, p.ids)
+        np.testing.assert_allclose(r.scores, p.scores, rtol=1e-5, atol=1e-6)
+    model.attach_index(None)
+    assert model.recommend(0, 10, exclude=[1, 2]).ids.tolist() == plain[0].ids.tolist()
