@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recsys.catalog import Catalog, Interactions
+from recsys.errors import ModelError
 from recsys.models import Recommender, available, create
 from recsys.settings import Settings
 
@@ -26,7 +27,6 @@ DEFAULT_PARAMS: dict[str, dict] = {
     "als": {"factors": 32, "regularization": 5.0, "weighting": "none"},
     "bpr": {"factors": 64, "learning_rate": 0.01, "iterations": 100},
 }
-FLAT_INDEX_MAX = 200_000  # exact search is fast enough below this many items
 
 
 @dataclass
@@ -84,7 +84,7 @@ def load_recommender(catalog: Catalog, settings: Settings, name: str = DEFAULT_M
 
 def _mf_index(model: Recommender, npz: Path, catalog: Catalog, settings: Settings):  # type: ignore[no-untyped-def]
     """The faiss inner-product index over ``model.item_factors`` (cached on disk)."""
-    from recsys.index import VectorIndex
+    from recsys.index import VectorIndex, auto_kind
 
     meta = json.loads(npz.with_suffix(".json").read_text())
     root = settings.indexes_dir / catalog.name
@@ -92,13 +92,12 @@ def _mf_index(model: Recommender, npz: Path, catalog: Catalog, settings: Setting
     if path.is_file():
         try:
             return VectorIndex.load(path)
-        except Exception:  # noqa: BLE001 - an unreadable cache is rebuilt, never fatal
+        except ModelError:  # an unreadable cache is rebuilt, never fatal
             path.unlink(missing_ok=True)
     for old in root.glob(f"mf-{model.name}-*.faiss"):
         old.unlink(missing_ok=True)
     factors = model.item_factors  # type: ignore[attr-defined]
-    kind = "flat" if len(factors) <= FLAT_INDEX_MAX else "hnsw"
-    index = VectorIndex.build(factors, kind)
+    index = VectorIndex.build(factors, auto_kind(*factors.shape))
     root.mkdir(parents=True, exist_ok=True)
     index.save(path)
     return index

@@ -77,3 +77,15 @@ def test_help_is_fast_and_light() -> None:
             " 'sqlmodel'} & set(sys.modules); print(sorted(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_corrupt_cached_mf_index_is_rebuilt(tiny_spec: Path) -> None:
+    from recsys.settings import get_settings
+
+    ok("catalog", "import", str(tiny_spec))
+    ok("train", "-m", "als", "-m", "popularity", "--no-index")
+    before = ok("recommend", "--user", "1", "-m", "als", "--json")
+    (cache,) = (get_settings().indexes_dir / "tiny").glob("mf-als-*.faiss")
+    cache.write_bytes(b"not a faiss index")
+    assert ok("recommend", "--user", "1", "-m", "als", "--json") == before
+    assert cache.read_bytes() != b"not a faiss index"
