@@ -63,7 +63,7 @@ class Interactions:
         """The events labelled ``name`` by the catalog spec (e.g. LastFM* train/valid/test)."""
         if self.splits is None:
             raise ValueError("this catalog has no split labels")
-        return self.subset(self.splits == name)
+        return self.subset(np.asarray(self.splits == name))
 
     def to_csr(self, *, min_rating: float | None = None, binary: bool = False) -> sp.csr_matrix:
         """User x item matrix of summed weights (``binary``: 1 where any event)."""
@@ -72,6 +72,7 @@ class Interactions:
             if self.ratings is None:
                 raise ValueError("min_rating given but these interactions have no ratings")
             keep &= np.nan_to_num(self.ratings, nan=-np.inf) >= min_rating
+        assert self.weights is not None  # set in __post_init__
         data = np.ones(keep.sum(), np.float32) if binary else self.weights[keep]
         m = sp.csr_matrix((data, (self.users[keep], self.items[keep])),
                           shape=(self.n_users, self.n_items), dtype=np.float32)

@@ -233,13 +233,13 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
         dest = attr_rows.setdefault(af.field, [])
         for line, row in rows(af, [af.item, af.value]):
             ext = _text(row[af.item])
-            i = index.get(ext)
-            if i is None:
+            found = index.get(ext)
+            if found is None:
                 problems.add(RowProblem(af.file, line, af.item,
                                         f"item '{ext}' is not in {it.file}"))
                 continue
             for v in _values(row[af.value], af.split, af.lowercase, af.ignore):
-                dest.append((i, v))
+                dest.append((found, v))
 
     # interactions
     users: dict[str, int] = {}
@@ -263,13 +263,13 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
             r, w, t = parsed
             for raw in raw_items:
                 ext = _text(raw)
-                i = index.get(ext)
-                if i is None:
+                item = index.get(ext)
+                if item is None:
                     problems.add(RowProblem(f.file, line, f.item,
                                             f"item '{ext}' is not in {it.file}"))
                     continue
                 cols["u"].append(users.setdefault(u, len(users)))
-                cols["i"].append(i)
+                cols["i"].append(item)
                 cols["r"].append(r)
                 cols["w"].append(w)
                 cols["t"].append(t)
@@ -279,13 +279,13 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
     links: dict[str, list[tuple[int, int]]] = {}
     for lf in spec.user_links:
         for _line, row in rows(lf, [lf.user, lf.other]):
-            a = _text(row[lf.user])
+            src = _text(row[lf.user])
             others = row[lf.other] if isinstance(row[lf.other], list) else [row[lf.other]]
             for o in others:
-                b = _text(o)
-                if a not in users or b not in users:
+                dst = _text(o)
+                if src not in users or dst not in users:
                     continue  # a friend with no interactions is not part of this catalog
-                links.setdefault(lf.kind, []).append((users[a], users[b]))
+                links.setdefault(lf.kind, []).append((users[src], users[dst]))
     bar.close()
 
     if problems.total:

@@ -7,8 +7,9 @@ catalog with the same name is replaced only when the new one is complete.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -121,8 +122,8 @@ def _insert(conn: Connection, model: type[SQLModel], rows: Iterator[dict]) -> No
 def stored_fingerprint(engine: Engine, name: str) -> str | None:
     """Fingerprint of the stored catalog ``name``, or None if it is not imported."""
     with engine.connect() as conn:
-        return conn.execute(select(CatalogRecord.fingerprint)  # type: ignore[arg-type]
-                            .where(CatalogRecord.name == name)).scalar_one_or_none()
+        c = CatalogRecord.__table__.c  # type: ignore[attr-defined]
+        return conn.execute(select(c.fingerprint).where(c.name == name)).scalar_one_or_none()
 
 
 def list_catalogs(engine: Engine) -> list[CatalogRecord]:
@@ -141,8 +142,8 @@ def save_catalog(engine: Engine, cat: Catalog, spec: dict | None = None,
     with engine.begin() as conn, tqdm(total=6, desc=f"storing {name}", unit="table",
                                       disable=progress is False or None) as bar:
         for model in _CHILD_TABLES:
-            conn.execute(delete(model.__table__).where(  # type: ignore[attr-defined]
-                model.__table__.c.catalog == name))  # type: ignore[attr-defined]
+            table = model.__table__  # type: ignore[union-attr]
+            conn.execute(delete(table).where(table.c.catalog == name))
         conn.execute(delete(CatalogRecord.__table__).where(  # type: ignore[attr-defined]
             CatalogRecord.__table__.c.name == name))  # type: ignore[attr-defined]
         _insert(conn, CatalogRecord, iter([dict(
@@ -235,7 +236,7 @@ def load_catalog(engine: Engine, name: str) -> Catalog:
         user_links={k: np.array(sorted(v), dtype=np.int32) for k, v in user_links.items()})
 
 
-def _attributes_from_rows(rows: list, n_items: int) -> dict[str, ItemAttributes]:
+def _attributes_from_rows(rows: Sequence[Any], n_items: int) -> dict[str, ItemAttributes]:
     by_field: dict[str, list[tuple[int, str, float]]] = {}
     for fld, i, v, w in rows:
         by_field.setdefault(fld, []).append((i, v, w))
