@@ -1,0 +1,146 @@
+"""The candidate bus carried from tool to tool within a turn, and what every tool may use.
+
+InteRecAgent style: ``filter_items`` narrows the bus with hard conditions, ``search_items``
+ranks inside it by meaning, ``rank_items`` orders what is left for the user. ``None`` means
+"the whole catalog", so the first tool of a turn does not have to materialise every item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from recsys.catalog import Catalog
+from recsys.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from agent.policies.context import PolicyContext
+    from agent.state import DialogueState
+    from recsys.graph import CatalogGraph
+    from recsys.index import SemanticIndex
+    from recsys.models import Recommender
+
+
+@dataclass(frozen=True)
+class BusStep:
+    """One tool call of this turn: what it was asked, how much it returned, how long it took."""
+
+    tool: str
+    args: dict[str, Any]
+    size: int  # items in the result (1 for a single-object result)
+    bus_size: int | None  # candidates on the bus after the call; None = whole catalog
+    ms: float
+    error: str | None = None
+
+
+@dataclass
+class CandidateBus:
+    """Candidate items (dense indices, in the order the last tool ranked them) and a log."""
+
+    items: np.ndarray | None = None  # None = every item of the catalog
+    log: list[BusStep] = field(default_factory=list)
+
+    @property
+    def size(self) -> int | None:
+        return None if self.items is None else len(self.items)
+
+    def set(self, items: Sequence[int] | np.ndarray) -> None:
+        """Replace the candidates (duplicates dropped, first occurrence kept)."""
+        arr = np.asarray(items, dtype=np.int64).reshape(-1)
+        _, first = np.unique(arr, return_index=True)
+        self.items = arr[np.sort(first)].astype(np.int32)
+
+    def sorted_items(self) -> np.ndarray | None:
+        """The candidates in index order (what SQL filters and policies expect), or None."""
+        return None if self.items is None else np.unique(self.items).astype(np.int32)
+
+    def record(self, tool: str, args: Any, size: int, ms: float, *,
+               error: str | None = None) -> None:
+        safe = dict(args) if isinstance(args, dict) else {"raw": str(args)}
+        self.log.append(BusStep(tool, safe, int(size), self.size, round(float(ms), 3), error))
+
+    def new_turn(self) -> None:
+        """Forget the candidates and the log: each turn starts from the whole catalog."""
+        self.items = None
+        self.log = []
+
+    def summary(self) -> list[dict[str, Any]]:
+        """The log as JSON-able dicts (for traces and the UI)."""
+        return [{"tool": s.tool, "args": s.args, "size": s.size, "bus_size": s.bus_size,
+                 "ms": s.ms, **({"error": s.error} if s.error else {})} for s in self.log]
+
+
+@dataclass
+class ToolContext:
+    """What tools read: catalog, settings, database, user, dialogue state, and the bus.
+
+    Heavy resources load on first use; tests pass light ones in (a freshly fitted model,
+    ``settings.embedding_model = "hashing-64"``, a prebuilt policy context).
+    """
+
+    catalog: Catalog
+    settings: Settings
+    engine: Engine | None = None
+    user: int | None = None  # dense user index; None for a new user
+    state: DialogueState | None = None  # items shown / turned down, accepted attributes
+    bus: CandidateBus = field(default_factory=CandidateBus)
+    recommender: Recommender | None = None  # personalised model (default: trained "als")
+    popularity: Recommender | None = None  # fallback for users without history
+    semantic: SemanticIndex | None = None
+    policy_context: PolicyContext | None = None
+    model_name: str = "als"
+
+    def db(self) -> Engine:
+        if self.engine is None:
+            from recsys.db import get_engine
+
+            self.engine = get_engine(self.settings.database_url)
+        return self.engine
+
+    def model(self) -> Recommender:
+        if self.recommender is None:
+            from recsys.serving import load_recommender
+
+            self.recommender = load_recommender(self.catalog, self.settings, self.model_name)
+        return self.recommender
+
+    def popular(self) -> Recommender:
+        if self.popularity is None:
+            from recsys.serving import load_recommender
+
+            self.popularity = load_recommender(self.catalog, self.settings, "popularity")
+        return self.popularity
+
+    def semantic_index(self) -> SemanticIndex:
+        if self.semantic is None:
+            from recsys.index import semantic_index
+
+            self.semantic = semantic_index(self.catalog, self.settings, progress=False)
+        return self.semantic
+
+    def policy(self) -> PolicyContext:
+        if self.policy_context is None:
+            from agent.policies import build_context
+
+            self.policy_context = build_context(self.catalog)
+        return self.policy_context
+
+    def warm(self) -> ToolContext:
+        """Load every resource now (a server does this at start, not in the first turn)."""
+        self.model(), self.popular(), self.semantic_index(), self.policy()
+        return self
+
+    def graph(self) -> CatalogGraph:
+        return self.policy().graph
+
+    def shown_or_rejected(self) -> np.ndarray:
+        """Items already shown or turned down in this conversation (never ranked again)."""
+        if self.state is None:
+            return np.empty(0, np.int64)
+        return np.unique(np.array([*self.state.recommended, *self.state.rejected_items],
+                                  dtype=np.int64))

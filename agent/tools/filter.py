@@ -1,0 +1,84 @@
+"""filter_items: hard conditions (attribute values, years, exclusions) through SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agent.tools.base import Tool, ToolError
+from agent.tools.bus import ToolContext
+from agent.tools.items import MAX_SHOWN, as_ids, cards, resolve_items
+from recsys.catalog import Catalog
+
+_VALUES = {"type": "object", "additionalProperties": {"type": "array",
+                                                       "items": {"type": "string"}}}
+
+
+def canonical_values(catalog: Catalog, spec: dict[str, list[str]], arg: str
+                     ) -> dict[str, list[str]]:
+    """``spec`` with field names checked and values mapped to the catalog's spelling."""
+    out: dict[str, list[str]] = {}
+    for fld, values in spec.items():
+        attrs = catalog.attributes.get(fld)
+        if attrs is None:
+            raise ToolError(f"filter_items: {arg}: unknown field '{fld}'; "
+                            f"fields: {', '.join(catalog.attributes)}")
+        key = f"_tool_fold_{fld}"  # cached on the catalog: one dict per field
+        folded = catalog.__dict__.get(key)
+        if folded is None:
+            folded = catalog.__dict__[key] = {v.casefold(): v for v in attrs.values}
+        good = []
+        for v in values:
+            hit = folded.get(str(v).casefold().strip())
+            if hit is None:
+                import difflib
+
+                close = difflib.get_close_matches(str(v), attrs.values, n=5, cutoff=0.5)
+                sample = close or attrs.values[:10]
+                raise ToolError(f"filter_items: {arg}: '{fld}' has no value '{v}'; "
+                                f"{'close' if close else 'e.g.'}: {', '.join(sample)}")
+            good.append(hit)
+        out[fld] = good
+    return out
+
+
+class FilterItems(Tool):
+    name = "filter_items"
+    description = ("Keep only the candidate items that meet hard conditions: attribute values "
+                   "to include (any of the values of a field, all fields) or exclude, a year "
+                   "range, item ids to leave out. Narrows the current candidates.")
+    inputs = {
+        "type": "object",
+        "properties": {
+            "include": {**_VALUES,
+                        "description": "field -> values, e.g. {\"genre\": [\"Comedy\"]}"},
+            "exclude": {**_VALUES, "description": "field -> values the items must not have"},
+            "year_min": {"type": "integer", "description": "earliest year, inclusive"},
+            "year_max": {"type": "integer", "description": "latest year, inclusive"},
+            "exclude_items": {"type": "array", "items": {"type": "string"},
+                              "description": "item ids to leave out"},
+            "show": {"type": "integer", "minimum": 0, "maximum": MAX_SHOWN, "default": 10,
+                     "description": "how many of the matching items to list"},
+        },
+        "additionalProperties": False,
+    }
+    moves_bus = True
+
+    def run(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+        from recsys.filters import filter_items
+
+        cat = ctx.catalog
+        inc = canonical_values(cat, args.get("include", {}), "include")
+        exc = canonical_values(cat, args.get("exclude", {}), "exclude")
+        lo, hi = args.get("year_min"), args.get("year_max")
+        if lo is not None and hi is not None and lo > hi:
+            raise ToolError(f"filter_items: year_min {lo} is after year_max {hi}")
+        skip = resolve_items(cat, args.get("exclude_items", []))
+        found = filter_items(ctx.db(), cat.name, include=inc, exclude=exc, year_min=lo,
+                             year_max=hi, within=as_ids(ctx.bus.sorted_items()),
+                             exclude_items=as_ids(skip))
+        if ctx.bus.items is not None:  # keep the order the previous tool ranked them in
+            found = ctx.bus.items[np.isin(ctx.bus.items, found)]
+        ctx.bus.set(found)
+        return {"count": len(found), "items": cards(cat, found[:args["show"]])}

@@ -1,0 +1,45 @@
+"""rank_items: order the candidates for this user (MF; popularity without history)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agent.tools.base import Tool
+from agent.tools.bus import ToolContext
+from agent.tools.items import MAX_SHOWN, as_ids, cards
+from recsys.errors import UnknownUserError
+
+
+class RankItems(Tool):
+    name = "rank_items"
+    description = ("Rank the current candidates (or the whole catalog) for this user by "
+                   "their taste; items already shown or turned down are left out. The top "
+                   "items become the candidates.")
+    inputs = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer", "minimum": 1, "maximum": MAX_SHOWN, "default": 10,
+                  "description": "how many items to return"},
+        },
+        "additionalProperties": False,
+    }
+    moves_bus = True
+
+    def run(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
+        cand, skip = as_ids(ctx.bus.sorted_items()), as_ids(ctx.shown_or_rejected())
+        ranked, used = None, "popularity"
+        if ctx.user is not None:
+            model = ctx.model()
+            try:
+                ranked = model.recommend(ctx.user, args["n"], candidates=cand, exclude=skip)
+                used = model.name
+            except UnknownUserError:
+                ranked = None  # no history in the model: popularity is the honest fallback
+        if ranked is None:
+            pop = ctx.popular()
+            # popularity ignores who asks; any valid index will do, and a new user saw nothing
+            ranked = pop.recommend(0, args["n"], candidates=cand, exclude=skip,
+                                   filter_seen=False)
+        ctx.bus.set(ranked.ids)
+        return {"model": used, "personalised": used != "popularity",
+                "items": cards(ctx.catalog, ranked.ids, ranked.scores)}
