@@ -1,0 +1,280 @@
+"""A catalog lexicon: attribute values with aliases, and titles, for grounded matching.
+
+Built once per catalog (``Lexicon.build(catalog)``, cached by fingerprint with ``lexicon_for``).
+Matching works on normalised word tokens; every match is a ``Span`` over token positions.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from recsys.catalog import Catalog
+
+
+def wordset(words: str) -> frozenset[str]:
+    """The whitespace-separated words of ``words`` as a set (readable word lists)."""
+    return frozenset(words.split())
+
+
+# Generic English aliases of common genre names; used only for values the catalog has.
+GENRE_ALIASES: dict[str, list[str]] = {
+    "sci-fi": ["sci fi", "scifi", "science fiction", "sf", "sci-fi"],
+    "film-noir": ["film noir", "noir", "noirs", "film noirs"],
+    "children": ["kids", "kid", "children's", "childrens", "kids movie", "for children",
+                 "kids movies", "for kids", "child"],
+    "animation": ["animated", "cartoon", "cartoons", "anime"],
+    "documentary": ["documentaries", "docs", "doc", "docu"],
+    "comedy": ["comedies", "comedic"],
+    "romance": ["romantic", "romances", "love story", "love stories"],
+    "horror": ["horrors", "horror movie", "horror movies", "horror flick", "horror flicks"],
+    "thriller": ["thrillers"],
+    "mystery": ["mysteries", "whodunit", "whodunits"],
+    "western": ["westerns", "cowboy", "cowboys"],
+    "musical": ["musicals"],
+    "drama": ["dramas", "dramatic"],
+    "war": ["war movie", "war movies", "war films", "war film"],
+    "action": ["action packed", "action-packed"],
+    "fantasy": ["fantasies", "fantastical"],
+    "crime": ["crimes", "gangster", "gangsters"],
+    "adventure": ["adventures"],
+    "imax": ["imax"],
+}
+# Tags that are ordinary words of chat ("good", "love") would fire on nearly every message.
+STOP_TAGS = wordset("""
+good bad love great best worst boring acting action story original long short movie
+film films movies fun entertaining interesting overrated underrated seen watched plot
+ending beautiful cool awesome excellent amazing nice stupid pretty dialogue music
+masterpiece favorite favourite recommend different same recommended watch again better
+""")
+# Common words: a title made only of these needs quotes, capitals or a year to count.
+COMMON = wordset("""
+a an the and or but of in on at to for from by with without about like as is it its it's
+i me my we you your he she her him his they them their this that these those what which
+who whom whose when where why how all any some no not none nothing one two three first last
+up down out off over under again more most less least very so too just only also even still
+be been being am are was were do does did done have has had get got go going gone come came
+make made take taken see seen saw say said know think want need give show tell find let
+good bad big little old new young great best better day night time year years life love
+man men woman women boy girl people home world way back here there now then always never
+something anything everything nobody somebody everyone maybe yes yeah ok okay please thanks
+thank hi hello hey movie movies film films another other same such own right left well much
+many few long short high low heat speed signs taken seven alone home fun friends again
+before after during while until since because if than then once free fast fury rush
+""")
+TITLE_CUES = wordset("""like than as watched seen saw loved liked hated enjoyed about similar
+watching rewatch rewatched finished adore adored directed starring is in
+suggested recommended picked chose
+""")
+_TRAILING_ARTICLE = re.compile(
+    r"^(?P<body>.+?), (?P<art>the|a|an|les|la|le|el|il|die|das|der|los|las|l')$", re.I)
+_YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+_PAREN = re.compile(r"\s*\(([^()]*)\)\s*")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def normalize(text: str) -> str:
+    """Lowercase, strip accents, '&' -> 'and', punctuation -> spaces, single spaces."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = text.replace("&", " and ").replace("’", "'")
+    return " ".join(_WORD.findall(text))
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised word tokens of ``text``."""
+    return normalize(text).split()
+
+
+def _variants(phrase: str) -> set[str]:
+    """A phrase and its naive singular/plural forms (on the last word)."""
+    base = normalize(phrase)
+    out = {base}
+    if not base:
+        return out
+    if base.endswith("ies") and len(base) > 4:
+        out.add(base[:-3] + "y")
+    elif base.endswith("s") and not base.endswith("ss") and len(base) > 3:
+        out.add(base[:-1])
+    elif base[-1].isalpha():
+        out.add(base + ("es" if base.endswith(("x", "ch", "sh")) else "s"))
+    return out
+
+
+def title_forms(title: str) -> tuple[list[str], int | None]:
+    """Normalised ways to say a catalog title (with and without article), and its year."""
+    m = _YEAR_SUFFIX.search(title)
+    year = int(m.group(1)) if m else None
+    body = _YEAR_SUFFIX.sub("", title).strip()
+    alts = [a for a in _PAREN.findall(body)]
+    main = _PAREN.sub(" ", body).strip()
+    forms: set[str] = set()
+    for name in [main] + [re.sub(r"^(a\.k\.a\.|aka)\s+", "", a, flags=re.I) for a in alts]:
+        am = _TRAILING_ARTICLE.match(name.strip())
+        if am:
+            forms.add(normalize(f"{am.group('art')} {am.group('body')}"))
+            forms.add(normalize(am.group("body")))
+        else:
+            forms.add(normalize(name))
+            low = name.lower()
+            for art in ("the ", "a ", "an "):
+                if low.startswith(art) and len(low) > len(art) + 2:
+                    forms.add(normalize(name[len(art):]))
+    return [f for f in forms if f], year
+
+
+@dataclass(frozen=True)
+class Span:
+    """A match over tokens ``[start, end)``: an attribute value or an item (title)."""
+
+    start: int
+    end: int
+    kind: str  # "attr" or "title"
+    field: str  # attribute field, or "" for titles
+    value: str  # attribute value, or the catalog title
+    score: float = 100.0
+
+
+@dataclass
+class Lexicon:
+    """Phrases of one catalog: attribute phrases and title forms, normalised."""
+
+    catalog_name: str
+    fields: dict[str, list[str]]
+    attr_phrases: dict[str, tuple[str, str]] = field(default_factory=dict)  # phrase -> (f, v)
+    title_items: dict[str, list[int]] = field(default_factory=dict)  # form -> item indices
+    titles: list[str] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    popularity: np.ndarray | None = None
+    genre_field: str | None = None
+    max_attr_len: int = 1
+    max_title_len: int = 1
+
+    @classmethod
+    def build(cls, catalog: Catalog) -> Lexicon:
+        """Index every attribute value (plus aliases) and every title form of ``catalog``."""
+        fields = {name: list(a.values) for name, a in catalog.attributes.items()}
+        lex = cls(catalog.name, fields, titles=list(catalog.titles),
+                  years=[int(y) for y in catalog.years])
+        # The genre-like field (named so, else the smallest) wins a phrase that is also a tag.
+        order = sorted(fields, key=lambda f: (f.lower() not in ("genre", "genres"),
+                                              len(fields[f])))
+        lex.genre_field = order[0] if order and len(fields[order[0]]) <= 64 else None
+        for fname in order:
+            attr = catalog.attributes[fname]
+            small = fname == lex.genre_field
+            # Values used by more items first: "thought-provoking" and "thought provoking"
+            # are both tags; the phrase should name the one people use most.
+            weight = np.asarray((attr.matrix > 0).sum(axis=0)).ravel()
+            ranked = sorted(range(len(attr.values)), key=lambda j: -weight[j])
+            exact: dict[str, str] = {}
+            for j in ranked:
+                key = normalize(attr.values[j])
+                if key and (small or _useful_tag(key)):
+                    exact.setdefault(key, attr.values[j])
+            for key, value in exact.items():
+                lex.attr_phrases.setdefault(key, (fname, value))
+            # Plurals and aliases second, so a value that exists ("vampires") beats a variant.
+            for key, value in exact.items():
+                phrases = _variants(key)
+                if small:
+                    for alias in GENRE_ALIASES.get(value.lower(), []):
+                        phrases |= _variants(alias) if " " not in alias else {normalize(alias)}
+                for p in phrases:
+                    lex.attr_phrases.setdefault(p, (fname, value))
+        n = catalog.n_items
+        counts = np.bincount(catalog.interactions.items, minlength=n) if n else np.zeros(0)
+        lex.popularity = counts.astype(np.float64)
+        forms: dict[str, list[int]] = defaultdict(list)
+        for i, t in enumerate(catalog.titles):
+            for f in title_forms(t)[0]:
+                forms[f].append(i)
+        lex.title_items = dict(forms)
+        lex.max_attr_len = max((len(p.split()) for p in lex.attr_phrases), default=1)
+        lex.max_title_len = min(12, max((len(p.split()) for p in forms), default=1))
+        return lex
+
+    def best_item(self, form: str, year: int | None = None) -> int | None:
+        """The item a title form names: the one of ``year`` if given, else the most rated."""
+        items = self.title_items.get(form)
+        if not items:
+            return None
+        if year is not None:
+            dated = [i for i in items if self.years[i] == year]
+            if dated:
+                items = dated
+        pop = self.popularity
+        return max(items, key=lambda i: (pop[i] if pop is not None else 0, -i))
+
+    def ground_value(self, fname: str, value: str) -> str | None:
+        """Map a free string to a catalog value of ``fname`` (exact, alias, or None)."""
+        if fname not in self.fields:
+            return None
+        if value in self.fields[fname]:
+            return value
+        hit = self.attr_phrases.get(normalize(value))
+        if hit and hit[0] == fname:
+            return hit[1]
+        low = {v.lower(): v for v in self.fields[fname]}
+        return low.get(value.lower())
+
+    def ground_title(self, text: str) -> str | None:
+        """Map a free title string to a catalog title (exact forms, then close fuzzy match)."""
+        if text in self.titles:
+            return text
+        m = _YEAR_SUFFIX.search(text)
+        year = int(m.group(1)) if m else None
+        form = normalize(_YEAR_SUFFIX.sub("", text))
+        for f in [form, *title_forms(text)[0]]:
+            i = self.best_item(f, year)
+            if i is not None:
+                return self.titles[i]
+        hit = fuzzy_title(self, form)
+        return self.titles[hit[0]] if hit else None
+
+
+def _useful_tag(key: str) -> bool:
+    """Tags worth matching as phrases: not chat words, not decades (years handle those)."""
+    if key in STOP_TAGS or len(key) < 3 or key in COMMON:
+        return False
+    return not re.fullmatch(r"\d+s?|\d+ s|\d{2,4}'?s", key)
+
+
+def fuzzy_title(lex: Lexicon, form: str, cutoff: float = 92.0) -> tuple[int, float] | None:
+    """A close title for a multi-word span (typos), or None; short spans are never fuzzed."""
+    from rapidfuzz import fuzz, process
+
+    if len(form) < 8 or len(form.split()) < 2:
+        return None
+    hit = process.extractOne(form, _title_keys(lex), scorer=fuzz.ratio, score_cutoff=cutoff)
+    if hit is None:
+        return None
+    key, score, _ = hit
+    # A typo should not change the number of words much (avoids prefix look-alikes).
+    if abs(len(key.split()) - len(form.split())) > 0:
+        return None
+    item = lex.best_item(key)
+    return (item, float(score)) if item is not None else None
+
+
+def _title_keys(lex: Lexicon) -> list[str]:
+    keys = lex.__dict__.get("_keys")
+    if keys is None:
+        keys = [k for k in lex.title_items if len(k.split()) >= 2]
+        lex.__dict__["_keys"] = keys
+    return keys
+
+
+_LEXICONS: dict[tuple[str, str], Lexicon] = {}
+
+
+def lexicon_for(catalog: Catalog) -> Lexicon:
+    """The lexicon of ``catalog``, built once per (name, fingerprint)."""
+    key = (catalog.name, catalog.fingerprint)
+    if key not in _LEXICONS:
+        _LEXICONS[key] = Lexicon.build(catalog)
+    return _LEXICONS[key]

@@ -1,0 +1,436 @@
+"""Rule-based extraction over a catalog lexicon: slots that are grounded in the catalog.
+
+``extract(text, lexicon, shown=...)`` returns a ``Parse``: the ``Request`` plus how sure the
+rules are of the turn kind, so the hybrid knows what an LLM may still fill.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from agent.nlu.lexicon import (
+    COMMON,
+    TITLE_CUES,
+    Lexicon,
+    Span,
+    fuzzy_title,
+    normalize,
+    wordset,
+)
+from agent.nlu.numbers import ITEM_NOUNS, NUMBERS, ORDINALS, refs, years
+from agent.nlu.request import Request
+
+NEG = wordset("no not nothing without none never avoid except skip exclude minus hate hates "
+                "nor dont don't isn't aren't")
+# Words that may sit between a negation and what it negates ("no more horror or gore").
+NEG_FILLER = wordset("a an any the too or and nor more much very overly of kind kinds sort "
+                       "stuff really into with like want fan anything movies movies films please "
+                       "i im i'm am do does really any")
+SOFT = wordset("less more bit somewhat slightly fewer")
+# Comparatives that are soft wishes on their own ("but funnier", "something newer").
+COMPARATIVES = wordset("funnier scarier darker lighter newer older shorter longer happier "
+                       "sadder weirder calmer smarter simpler gentler sillier")
+LIKE = wordset("loved love liked enjoyed great awesome amazing fantastic perfect "
+                 "brilliant excellent good nice favorite favourite masterpiece")
+DISLIKE = wordset("hated hate disliked boring terrible awful bad meh worst horrible "
+                    "sucked dull overrated")
+SEEN_RE = re.compile(r"\b(seen|watched|saw)\b")
+CHAT_RE = re.compile(r"^(hi|hello|hey|yo|thanks|thank you|thx|bye|goodbye|good morning|good "
+                     r"night|how are you|who are you|what can you do|lol|haha|ok|okay|cool|"
+                     r"nice|great|you're|your|i'm bored|what's up|sup)\b")
+WHY_RE = re.compile(r"\b(why|how come|what makes|explain|reason|because of what)\b")
+FACT_RE = re.compile(r"\b(who (directed|stars|starred|is in|was in|plays|made|wrote)|"
+                     r"when (was|did|is)|what year|how long|cast of|director of|"
+                     r"who's in|what is .* about|what's .* about|tell me (more )?about|is .* rated|"
+                     r"how old|runtime)\b")
+REC_RE = re.compile(r"\b(recommend|suggest|suggestion|show me|give me|find me|looking for|"
+                    r"want to watch|wanna watch|in the mood|something|anything|any good|"
+                    r"movie|movies|film|films|watch|what should|ideas|similar|like)\b")
+REFINE_RE = re.compile(r"^(no|nah|hmm|actually|but|and|what about|how about|ok but|okay but|"
+                       r"instead|only|just|make it|now)\b|\b(instead|rather|something else|"
+                       r"other than|different|fewer|any others|more like|another one|"
+                       r"others|those|these|them|ones)\b")
+
+
+@dataclass
+class Parse:
+    """The rules' request, the tokens they used, and whether the kind is a confident call."""
+
+    request: Request
+    kind_sure: bool = True
+    used: set[int] = field(default_factory=set)
+    words: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Tok:
+    low: str
+    raw: str
+    sentence_start: bool
+    quoted: bool
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    """Tokens with their original case, sentence starts and whether they sit inside quotes."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).replace("’", "'")
+    text = text.replace("&", " and ")
+    out: list[_Tok] = []
+    quoted = False
+    start = True
+    for m in re.finditer(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[\"“”.!?;,#]", text):
+        s = m.group(0)
+        if s in "\"“”":
+            quoted = not quoted
+            continue
+        if s in ".!?;":
+            start = True
+            continue
+        if s in ",#":
+            # Keep '#' and ',' as tokens: they matter for refs and clause ends.
+            out.append(_Tok(s, s, False, quoted))
+            continue
+        out.append(_Tok(s.lower(), s, start, quoted))
+        start = False
+    return out
+
+
+def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) -> Parse:
+    """Extract grounded slots from ``text``; ``shown``: the items (or their count) on screen."""
+    toks = _tokenize(text)
+    words = [t.low for t in toks]
+    req = Request()
+    used: set[int] = set()
+    n_shown = len(shown) if isinstance(shown, list) else shown
+    title_at = _titles(toks, lex, req, used)
+    years(words, req, used)
+    refs(words, req, used, n_shown)
+    soft = _soft(words, used)
+    _attributes(words, lex, req, used)
+    _feedback(words, req, title_at)
+    if soft:
+        req.free_text = "; ".join(soft)
+    kind, sure = _kind(normalize(text), words, req)
+    req.kind = kind
+    return Parse(req, sure, used, words)
+
+
+# --------------------------------------------------------------------------- titles
+
+
+def _titles(toks: list[_Tok], lex: Lexicon, req: Request, used: set[int]) -> dict[int, str]:
+    """Titles named in the text; returns token position -> catalog title."""
+    title_at: dict[int, str] = {}
+    words = [t.low for t in toks]
+    n = len(words)
+    for size in range(min(lex.max_title_len, n), 0, -1):
+        for s in range(0, n - size + 1):
+            if any(i in used for i in range(s, s + size)):
+                continue
+            form = " ".join(words[s:s + size])
+            if form not in lex.title_items:
+                continue
+            year = _year_after(words, s + size)
+            if not _title_evidence(toks, s, size, form, lex, year is not None):
+                continue
+            item = lex.best_item(form, year)
+            if item is None:
+                continue
+            _add_title(req, lex.titles[item])
+            title_at[s] = lex.titles[item]
+            used.update(range(s, s + size))
+            if year and lex.years[item] == year:
+                # The year named which of the same-titled items; it is not a year constraint.
+                used.update(range(s + size, s + size + (1 if words[s + size] == str(year) else 2)))
+    _fuzzy_titles(toks, lex, req, used, title_at)
+    return title_at
+
+
+def _year_after(words: list[str], i: int) -> int | None:
+    if i + 1 < len(words) and words[i] in ("from", "in") and \
+            re.fullmatch(r"(19|20)\d\d", words[i + 1]):
+        return int(words[i + 1])
+    if i < len(words) and re.fullmatch(r"(19|20)\d\d", words[i]):
+        return int(words[i])
+    return None
+
+
+def _title_evidence(toks: list[_Tok], s: int, size: int, form: str, lex: Lexicon,
+                    dated: bool) -> bool:
+    """Is this span really a title? Common words need quotes, capitals or a year."""
+    span = toks[s:s + size]
+    quoted = all(t.quoted for t in span)
+    if quoted or dated:
+        return True
+    parts = form.split()
+    common = all(p in COMMON for p in parts)
+    capitalised = all(t.raw[0].isupper() or not t.raw[0].isalpha() or t.low in COMMON
+                      for t in span) and span[0].raw[0].isupper()
+    cue = s > 0 and toks[s - 1].low in TITLE_CUES
+    is_attr = form in lex.attr_phrases
+    if capitalised and _runs_on(toks, s, size):
+        # "Top Gun Maverick", "Dune Part Two": part of a longer name the catalog lacks.
+        return False
+    if size >= 2 and not common and not is_attr:
+        has_attr = any(p in lex.attr_phrases for p in parts)
+        # Three or more words in a row rarely match a title by chance.
+        mostly_common = sum(p in COMMON for p in parts) * 2 >= len(parts) and size < 3
+        # "a superhero movie", "the family", "date night": lowercase ordinary phrases.
+        return not (has_attr or mostly_common) or capitalised or cue
+    if common:
+        # "Up", "Her", "It": capitalised mid-sentence right after a cue ("loved Her").
+        return capitalised and not span[0].sentence_start and cue and len(form) > 1
+    if is_attr:
+        return capitalised and cue and not span[0].sentence_start
+    return (capitalised and not span[0].sentence_start) or cue
+
+
+def _runs_on(toks: list[_Tok], s: int, size: int) -> bool:
+    """Do capitalised words continue right after (or before) this capitalised span?"""
+    def cap(i: int) -> bool:
+        t = toks[i]
+        return t.raw[:1].isupper() and t.low not in COMMON and t.raw != "I" and not t.quoted
+
+    after = s + size < len(toks) and cap(s + size)
+    before = s > 0 and not toks[s].sentence_start and cap(s - 1) and \
+        not toks[s - 1].sentence_start
+    return after or before
+
+
+def _fuzzy_titles(toks: list[_Tok], lex: Lexicon, req: Request, used: set[int],
+                  title_at: dict[int, str]) -> None:
+    """Misspelled multi-word titles, tried only where a title is likely (after a cue, quoted)."""
+    words = [t.low for t in toks]
+    n = len(words)
+    starts = [i + 1 for i, t in enumerate(toks[:-1]) if t.low in TITLE_CUES]
+    starts += [i + 1 for i in starts if i < len(toks) and toks[i].low == "to"]  # similar to X
+    starts += [i for i, t in enumerate(toks) if t.quoted and (i == 0 or not toks[i - 1].quoted)]
+    for s in sorted(set(starts)):
+        best: tuple[int, float, int] | None = None
+        for size in range(2, 7):
+            if s + size > n or any(i in used or words[i] in ",#" for i in range(s, s + size)):
+                break
+            form = " ".join(words[s:s + size])
+            if all(w in COMMON for w in form.split()) or any(c.isdigit() for c in form):
+                continue
+            hit = fuzzy_title(lex, form)
+            if hit and (best is None or hit[1] >= best[1]):
+                best = (hit[0], hit[1], size)
+        if best:
+            _add_title(req, lex.titles[best[0]])
+            title_at[s] = lex.titles[best[0]]
+            used.update(range(s, s + best[2]))
+
+
+def _add_title(req: Request, title: str) -> None:
+    if title not in req.titles:
+        req.titles.append(title)
+
+
+# --------------------------------------------------------------------------- attributes
+
+
+def _soft(words: list[str], used: set[int]) -> list[str]:
+    """Comparative, soft wishes ('less scary', 'a bit more action') kept as free text."""
+    out: list[str] = []
+    for i, w in enumerate(words):
+        if i in used or w not in SOFT:
+            continue
+        j = i + 1
+        while j < len(words) and words[j] in ("more", "less", "of", "a", "bit"):
+            j += 1
+        if j < len(words) and words[j] not in COMMON and words[j] not in ",#":
+            if w == "bit" and (i == 0 or words[i - 1] != "a"):
+                continue
+            start = i - 1 if w == "bit" else i
+            # "not too scary" reads as the same soft wish.
+            if start > 0 and words[start - 1] in ("not",) and words[start] == "too":
+                start -= 1
+            out.append(" ".join(words[start:j + 1]))
+            used.update(range(start, j + 1))
+    for i, w in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if w in COMPARATIVES and i not in used and nxt != "than":
+            out.append(w)
+            used.add(i)
+        if w == "too" and i + 2 < len(words) and words[i + 1] in ("much", "many") \
+                and i + 2 not in used and words[i + 2] not in COMMON:
+            out.append(" ".join(words[i:i + 3]))
+            used.update(range(i, i + 3))
+    for i, w in enumerate(words):
+        if w == "too" and i > 0 and words[i - 1] in ("not", "so") and i + 1 < len(words) \
+                and i + 1 not in used and words[i + 1] not in COMMON:
+            out.append(" ".join(words[i - 1:i + 2]))
+            used.update(range(i - 1, i + 2))
+    return out
+
+
+def _attributes(words: list[str], lex: Lexicon, req: Request, used: set[int]) -> None:
+    n = len(words)
+    spans: list[Span] = []
+    for size in range(min(lex.max_attr_len, n), 0, -1):
+        for s in range(0, n - size + 1):
+            if any(i in used for i in range(s, s + size)):
+                continue
+            hit = lex.attr_phrases.get(" ".join(words[s:s + size]))
+            if hit:
+                spans.append(Span(s, s + size, "attr", hit[0], hit[1]))
+                used.update(range(s, s + size))
+    spans += _fuzzy_attributes(words, lex, used)
+    for sp in sorted(spans, key=lambda x: x.start):
+        slot = "exclude" if _negated(words, sp.start, spans) else "include"
+        req.add(slot, sp.field, sp.value)
+
+
+def _fuzzy_attributes(words: list[str], lex: Lexicon, used: set[int]) -> list[Span]:
+    """Typos of small-vocabulary values ('documentry', 'thriler'); tags are never fuzzed."""
+    from rapidfuzz import fuzz, process
+
+    if lex.genre_field is None:
+        return []
+    keys = [p for p, (f, _) in lex.attr_phrases.items() if f == lex.genre_field and len(p) >= 5]
+    out = []
+    for i, w in enumerate(words):
+        if i in used or len(w) < 5 or w in COMMON or w in lex.title_items:
+            continue
+        hit = process.extractOne(w, keys, scorer=fuzz.ratio, score_cutoff=85)
+        if hit:
+            f, v = lex.attr_phrases[hit[0]]
+            out.append(Span(i, i + 1, "attr", f, v, float(hit[1])))
+            used.add(i)
+    return out
+
+
+def _negated(words: list[str], start: int, spans: list[Span]) -> bool:
+    """Is the value at ``start`` under a negation earlier in its clause?"""
+    covered = {i for sp in spans for i in range(sp.start, sp.end)}
+    i = start - 1
+    while i >= 0 and start - i <= 6:
+        w = words[i]
+        if i + 1 < start and words[i + 1] in ("or", "nor") and w not in NEG:
+            # "no dragons or magic": an unknown item in the same negated list.
+            i -= 1
+            continue
+        if w in NEG or (w == "but" and i > 0 and words[i - 1] in ("anything", "everything")):
+            return True
+        if w in ("like", "want") and i > 0 and words[i - 1] in ("dont", "don't", "not", "t"):
+            return True
+        if w in NEG_FILLER or i in covered or w == ",":
+            if w == "," and not (i > 0 and (i - 1) in covered):
+                return False
+            i -= 1
+            continue
+        return False
+    return False
+
+
+# --------------------------------------------------------------------------- feedback and kind
+
+
+def _feedback(words: list[str], req: Request, title_at: dict[int, str]) -> None:
+    """Sentiment about shown items (by position) or named titles, clause by clause."""
+    clauses: list[list[str]] = [[]]
+    clause_titles: list[list[str]] = [[]]
+    for i, w in enumerate(words):
+        if w in (",", "but", "while", "whereas"):
+            clauses.append([])
+            clause_titles.append([])
+        else:
+            clauses[-1].append(w)
+            if i in title_at:
+                clause_titles[-1].append(title_at[i])
+    refs = iter(req.refs)
+    ref_by_clause: list[list[int]] = []
+    for c in clauses:
+        k = sum(1 for j, w in enumerate(c) if _is_ref_word(c, j))
+        ref_by_clause.append([r for _, r in zip(range(k), refs, strict=False)])
+    for c, crefs, ctitles in zip(clauses, ref_by_clause, clause_titles, strict=True):
+        label = _sentiment(c, bool(crefs or ctitles))
+        if label is None:
+            continue
+        for r in crefs:
+            req.feedback.setdefault(str(r), label)
+        for t in ctitles if not crefs else ():
+            req.feedback.setdefault(t, label)
+        pointed = any(w in ("it", "this", "that") for w in c) or _STANDALONE.search(" ".join(c))
+        if not crefs and not ctitles and pointed and not req.titles:
+            req.feedback.setdefault("0", label)
+
+
+def _is_ref_word(c: list[str], j: int) -> bool:
+    w = c[j]
+    nxt = c[j + 1] if j + 1 < len(c) else ""
+    prev = c[j - 1] if j > 0 else ""
+    if w in ("#", "number", "option", "num") and (nxt.isdigit() or nxt in NUMBERS):
+        return True
+    if w in ORDINALS and (nxt in ITEM_NOUNS or prev == "the" or nxt == ""):
+        return w != "top" or nxt in ITEM_NOUNS
+    return w == "last" and (nxt in ITEM_NOUNS or (prev == "the" and nxt == ""))
+
+
+# Reactions that need no pronoun to be about what is on screen.
+_STANDALONE = re.compile(r"^(meh|nah|not for me|no thanks|not this one|pass)\b")
+
+
+def _sentiment(c: list[str], about_item: bool = False) -> str | None:
+    text = " ".join(c)
+    if SEEN_RE.search(text) and re.search(r"\b(already|seen it|seen that|seen this|"
+                                          r"watched (it|that|this)|saw (it|that|this)|"
+                                          r"have seen|i've seen|ive seen)\b", text):
+        return "seen"
+    negated = re.search(r"\b(not|didn't|didnt|don't|dont|wasn't|wasnt|no)\b", text)
+    if re.search(r"\bnot (this|that) one\b|\bno thanks\b|\bnot for me\b|\bpass\b", text):
+        return "dislike"
+    if c and c[0] == "meh":
+        return "dislike"
+    if any(w in DISLIKE for w in c):
+        return "dislike" if not negated else "like"
+    if _positive(c) and (about_item or re.search(
+            r"\b(it|was|is|this|that|loved|liked|enjoyed|great|awesome|amazing)\b", text)):
+        return "dislike" if negated else "like"
+    return None
+
+
+SUBJECT = wordset("i we really didn't didnt don't dont not do did kinda totally")
+COPULA = wordset("was is looks looked sounds seems seemed pretty so really very")
+
+
+def _positive(c: list[str]) -> bool:
+    """A liking word used as sentiment ("I like it"), not as comparison ("movies like X")."""
+    for j, w in enumerate(c):
+        prev = c[j - 1] if j > 0 else ""
+        if w == "like":
+            if prev in SUBJECT:
+                return True
+        elif w in ("good", "nice"):
+            if prev in COPULA:
+                return True
+        elif w in LIKE:
+            return True
+    return False
+
+
+def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
+    """Turn kind by cue words; the bool says whether the rules are confident."""
+    has_slots = bool(req.include or req.exclude or req.year_min or req.year_max or req.titles)
+    if WHY_RE.search(norm):
+        return "why", True
+    if FACT_RE.search(norm) or (norm.startswith(("who ", "when ", "what year", "is ", "was "))
+                                and (req.titles or req.refs)):
+        return "fact", True
+    rec_cue = bool(REC_RE.search(norm)) or "more" in words
+    if req.feedback and not re.search(r"\b(more like|something|another|recommend|similar|"
+                                      r"show me|give me|instead|what else)\b", norm):
+        return "feedback", True
+    # "no, ..." rejects the last list; "no musicals" is a fresh constraint.
+    rejects = len(words) > 1 and words[0] in ("no", "nah") and words[1] == ","
+    refine_cue = bool(REFINE_RE.search(norm)) and not (words[:1] == ["no"] and not rejects)
+    if req.refs or refine_cue or rejects or (req.free_text and not has_slots):
+        return "refine", has_slots or bool(req.refs) or bool(req.free_text)
+    if has_slots or rec_cue:
+        return "recommend", has_slots or bool(REC_RE.search(norm))
+    if CHAT_RE.search(norm) or not norm:
+        return "chitchat", True
+    return "chitchat", False
