@@ -417,7 +417,9 @@ def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
     has_slots = bool(req.include or req.exclude or req.year_min or req.year_max or req.titles)
     if WHY_RE.search(norm):
         return "why", True
-    if FACT_RE.search(norm) or (norm.startswith(("who ", "when ", "what year", "is ", "was "))
+    if FACT_RE.search(norm) or (norm.startswith(("who ", "when ", "what year", "is ", "was ",
+                                                 "what genre", "which genre", "what kind",
+                                                 "what tags", "how is", "what about"))
                                 and (req.titles or req.refs)):
         return "fact", True
     rec_cue = bool(REC_RE.search(norm)) or "more" in words

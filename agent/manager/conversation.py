@@ -1,0 +1,121 @@
+"""One person's conversation with the recommender: what they asked for, saw and said about it.
+
+Everything here is plain data (JSON round-trip with ``to_json``/``from_json``), so a server
+can keep conversations in its database and a test can assert on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agent.nlu.request import Request
+
+
+@dataclass
+class Constraints:
+    """The standing request: hard conditions, soft wishes and seed items ("like Alien")."""
+
+    include: dict[str, list[str]] = field(default_factory=dict)
+    exclude: dict[str, list[str]] = field(default_factory=dict)
+    year_min: int | None = None
+    year_max: int | None = None
+    free_text: str | None = None
+    seeds: list[str] = field(default_factory=list)  # catalog item ids
+
+    @property
+    def empty(self) -> bool:
+        return not (self.include or self.exclude or self.year_min or self.year_max
+                    or self.free_text or self.seeds)
+
+    def replace_with(self, req: Request, seeds: list[str]) -> None:
+        """A new request: forget the old conditions."""
+        self.include, self.exclude = {}, {}
+        self.year_min = self.year_max = None
+        self.free_text, self.seeds = None, []
+        self.refine_with(req, seeds)
+
+    def refine_with(self, req: Request, seeds: list[str]) -> None:
+        """Add to the standing request; a value moves between include and exclude if asked."""
+        for fld, values in req.include.items():
+            for v in values:
+                _move(self.exclude, self.include, fld, v)
+        for fld, values in req.exclude.items():
+            for v in values:
+                _move(self.include, self.exclude, fld, v)
+        if req.year_min is not None or req.year_max is not None:
+            self.year_min, self.year_max = req.year_min, req.year_max
+        if req.free_text:
+            self.free_text = req.free_text
+        if seeds:
+            self.seeds = list(dict.fromkeys(seeds))
+
+    def drop(self, fld: str, value: str) -> None:
+        for bucket in (self.include, self.exclude):
+            if value in bucket.get(fld, []):
+                bucket[fld].remove(value)
+                if not bucket[fld]:
+                    del bucket[fld]
+
+    def describe(self) -> str:
+        """A short human reading ("Sci-Fi, not Horror, 1990-1999")."""
+        parts = [", ".join(v) for v in self.include.values()]
+        parts += [f"not {', '.join(v)}" for v in self.exclude.values()]
+        if self.year_min or self.year_max:
+            parts.append(f"{self.year_min or '…'}-{self.year_max or '…'}")
+        if self.free_text:
+            parts.append(f'"{self.free_text}"')
+        return "; ".join(p for p in parts if p)
+
+
+def _move(src: dict[str, list[str]], dst: dict[str, list[str]], fld: str, v: str) -> None:
+    if v in src.get(fld, []):
+        src[fld].remove(v)
+        if not src[fld]:
+            del src[fld]
+    dst.setdefault(fld, [])
+    if v not in dst[fld]:
+        dst[fld].append(v)
+
+
+@dataclass
+class Conversation:
+    """The state of one chat; item references are catalog ids (stable across restarts)."""
+
+    catalog: str
+    user_id: str | None = None  # catalog user id; None = a new user with no history
+    turn: int = 0
+    constraints: Constraints = field(default_factory=Constraints)
+    shown: list[str] = field(default_factory=list)  # the list on screen, in order
+    ever_shown: list[str] = field(default_factory=list)
+    focus: str | None = None  # the item last talked about ("it", "that one")
+    liked: list[str] = field(default_factory=list)
+    disliked: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+    accepted: list[tuple[str, str]] = field(default_factory=list)  # attribute answers: yes
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # attribute answers: no
+    pending: tuple[str, str] | None = None  # the attribute asked about, awaiting yes/no
+    questions: int = 0
+    history: list[dict[str, str]] = field(default_factory=list)  # {"role", "text"}, short
+
+    @property
+    def excluded(self) -> list[str]:
+        """Items never to recommend again: turned down or already seen."""
+        return list(dict.fromkeys([*self.disliked, *self.seen]))
+
+    def remember(self, role: str, text: str, keep: int = 8) -> None:
+        self.history.append({"role": role, "text": text})
+        del self.history[:-keep]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Conversation:
+        data = dict(data)
+        data["constraints"] = Constraints(**data.get("constraints") or {})
+        for k in ("accepted", "rejected"):
+            data[k] = [tuple(a) for a in data.get(k) or []]
+        if data.get("pending"):
+            data["pending"] = tuple(data["pending"])
+        return cls(**data)

@@ -1,0 +1,28 @@
+"""What one chat turn emits, in order: text deltas, tool calls, item cards, done or error.
+
+The terminal chat prints them, the web socket sends them as JSON; both read the same stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+EventType = Literal["text", "tool", "items", "question", "done", "error"]
+EVENT_TYPES: tuple[str, ...] = ("text", "tool", "items", "question", "done", "error")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a turn; ``data`` is JSON-able.
+
+    text: {"delta": str}; tool: one candidate-bus step; items: {"items": [card, ...]};
+    question: {"field", "value"}; done: {"turn", "kind", "text", "trace", "ms"};
+    error: {"message", "recoverable"}.
+    """
+
+    type: EventType
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, **self.data}

@@ -1,0 +1,148 @@
+"""The reflection step: does a reply name only items, years and values the tools returned?
+
+A reply may mention an item only if a tool returned it this turn, a year only if it is one of
+those items' years (or the user's own range), and a genre-like value only if those items have
+it or the user asked for it. ``check`` lists what is wrong, in words the model can act on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from agent.nlu.lexicon import COMMON, Lexicon, normalize, title_forms
+from recsys.catalog import Catalog
+
+_EMPHASIS = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”|\*\*([^*\n]{2,80})\*\*'
+                       r"|\*([^*\n]{2,80})\*|_([^_\n]{2,80})_")
+_TITLED = re.compile(r"\((\d{4})\)")  # "Heat (1995)": a title written out with its year
+_YEAR = re.compile(r"(?<![\d.])(1[89]\d\d|20[0-3]\d)(?:'?s)?(?!\d|\.\d)")
+
+
+@dataclass
+class Facts:
+    """What this turn's tools established: the only things a reply may state."""
+
+    items: list[int] = field(default_factory=list)  # dense indices, any tool's result
+    values: set[tuple[str, str]] = field(default_factory=set)  # asked for / asked about
+    years: set[int] = field(default_factory=set)
+    quoted: set[str] = field(default_factory=set)  # the user's own words ("not found" titles)
+
+    def add_items(self, catalog: Catalog, items: Iterable[int]) -> None:
+        for i in items:
+            if i not in self.items:
+                self.items.append(int(i))
+                y = catalog.year(int(i))
+                if y:
+                    self.years.add(y)
+
+
+def check(text: str, facts: Facts, catalog: Catalog, lex: Lexicon) -> list[str]:
+    """Problems with ``text`` (empty when it is grounded)."""
+    problems: list[str] = []
+    allowed_forms: set[str] = set()
+    for i in facts.items:
+        allowed_forms.update(title_forms(catalog.titles[i])[0])
+    problems += _emphasised(text, allowed_forms, facts, catalog)
+    problems += _titles(text, lex, allowed_forms, facts)
+    problems += _years(text, facts)
+    problems += _values(text, facts, catalog, lex)
+    return list(dict.fromkeys(problems))
+
+
+def _emphasised(text: str, allowed: set[str], facts: Facts, catalog: Catalog) -> list[str]:
+    """Quoted or bold phrases, and "Title (1999)", must be titles of this turn's items."""
+    out = []
+    for m in _EMPHASIS.finditer(text):
+        s = next(g for g in m.groups() if g)
+        forms = set(title_forms(s)[0]) | {normalize(s)}
+        if normalize(s) in {normalize(q) for q in facts.quoted}:
+            continue
+        if not forms & allowed and not any(_inside(f, allowed) for f in forms):
+            out.append(f"'{s.strip()}' is not one of the items the tools returned")
+    low = text.casefold()
+    for m in _TITLED.finditer(text):
+        before = low[:m.start()].rstrip()
+        year = f"({m.group(1)})"
+        ok = any(before.endswith(_body(catalog.titles[i]).casefold())
+                 and catalog.titles[i].endswith(year) for i in facts.items)
+        if not ok:
+            tail = text[max(0, m.start() - 40):m.end()].strip()
+            out.append(f"'...{tail}' is not an item the tools returned (check title and year)")
+    return out
+
+
+def _body(title: str) -> str:
+    return re.sub(r"\s*\(\d{4}\)\s*$", "", title)
+
+
+def _inside(form: str, allowed: set[str]) -> bool:
+    """A shortened title ("Toy Story" for "Toy Story 2") of an allowed item."""
+    return len(form) >= 4 and any(a.startswith(form + " ") or a == form for a in allowed)
+
+
+def _titles(text: str, lex: Lexicon, allowed: set[str], facts: Facts) -> list[str]:
+    """Catalog titles named in running text that no tool returned this turn."""
+    words = normalize(text).split()
+    raw = re.findall(r"[\w']+", text)
+    caps = {w.lower() for k, w in enumerate(raw) if w[:1].isupper() and k > 0}
+    covered = [False] * len(words)
+    # allowed titles first, longest first, so their own sub-phrases are not flagged
+    out = []
+    for size in range(min(lex.max_title_len, len(words)), 0, -1):
+        for s in range(len(words) - size + 1):
+            if any(covered[s:s + size]):
+                continue
+            form = " ".join(words[s:s + size])
+            if form in allowed:
+                covered[s:s + size] = [True] * size
+    for size in range(min(lex.max_title_len, len(words)), 0, -1):
+        for s in range(len(words) - size + 1):
+            if any(covered[s:s + size]):
+                continue
+            form = " ".join(words[s:s + size])
+            if form not in lex.title_items:
+                continue
+            toks = form.split()
+            if all(t in COMMON for t in toks):
+                continue
+            # one-word titles ("Heat", "Alien") are ordinary words unless written as names
+            if size == 1 and toks[0] not in caps:
+                continue
+            if size > 1 and not any(t in caps for t in toks):
+                continue
+            covered[s:s + size] = [True] * size
+            item = lex.best_item(form)
+            name = lex.titles[item] if item is not None else form
+            out.append(f"'{name}' was not returned by a tool this turn")
+    return out
+
+
+def _years(text: str, facts: Facts) -> list[str]:
+    out = []
+    for m in _YEAR.finditer(text):
+        y = int(m.group(1))
+        decade = m.group(0).endswith("s")
+        ok = y in facts.years or (decade and any(y <= z < y + 10 for z in facts.years))
+        if not ok:
+            out.append(f"the year {m.group(0)} is not a year of the items returned")
+    return out
+
+
+def _values(text: str, facts: Facts, catalog: Catalog, lex: Lexicon) -> list[str]:
+    """Genre-like values named must belong to the items or to what the user asked for."""
+    fld = lex.genre_field
+    if fld is None:
+        return []
+    have = {v for f, v in facts.values if f == fld}
+    for i in facts.items:
+        have.update(catalog.item_attributes(i).get(fld, []))
+    words = normalize(text).split()
+    out = []
+    for size in range(min(lex.max_attr_len, 3), 0, -1):
+        for s in range(len(words) - size + 1):
+            hit = lex.attr_phrases.get(" ".join(words[s:s + size]))
+            if hit and hit[0] == fld and hit[1] not in have and hit[1].lower() in text.lower():
+                out.append(f"'{hit[1]}' is not a {fld} of these items")
+    return out

@@ -1,0 +1,366 @@
+"""The dialogue manager: understand -> update state -> plan tools -> ask or recommend -> reply.
+
+    manager = Manager.open("movielens-small")          # loads (or trains) what it needs
+    conv = manager.start(user_id=None)                 # a new user
+    for event in manager.turn(conv, "some 90s sci-fi, no horror"):
+        ...                                            # text deltas, tool steps, item cards
+
+A turn never raises for the model's mistakes: tool errors are observations, LLM failures fall
+back to rules (understanding) and templates (replies). Bad input from the caller (an unknown
+user, an empty message) is a clear ``TastebudError``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from agent.llm.base import ChatModel
+from agent.manager.conversation import Conversation
+from agent.manager.events import Event
+from agent.manager.planner import RulePlanner, ToolCallingPlanner
+from agent.manager.reply import Outcome, Written, write
+from agent.nlu import Request, lexicon_for, understand
+from agent.nlu.lexicon import normalize
+from agent.nlu.unknown import unknown_titles
+from agent.state import DialogueState
+from agent.tools import ToolContext, execute
+from recsys.catalog import Catalog
+from recsys.errors import TastebudError, UnknownUserError
+from recsys.settings import Settings
+
+log = logging.getLogger(__name__)
+MAX_MESSAGE = 2000  # characters; longer input is a caller error, not a prompt
+_YES = {"yes", "yeah", "yep", "sure", "ok", "okay", "definitely", "absolutely", "y",
+        "sounds good", "why not", "of course", "please", "yes please", "totally"}
+_NO = {"no", "nope", "nah", "not really", "n", "no thanks", "not at all", "rather not",
+       "not today", "no way"}
+_SWAP = re.compile(r"\b(swap|replace|change|different|instead|another|not|no|drop|remove|skip|"
+                   r"ditch|lose)\b", re.I)  # "not number 3", "swap 2": a list edit
+_MISSING = {"director": r"\b(direct(ed|or)|who made)\b",
+            "cast": r"\b(star(s|ring)?|actors?|cast)\b",
+            "running time": r"\b(how long|runtime|running time|minutes)\b",
+            "plot": r"\b(plot|what happens)\b"}
+
+
+class EmptyMessageError(TastebudError):
+    """The message was empty or too long."""
+
+
+class Manager:
+    """Runs turns of conversations over one catalog with shared, preloaded resources."""
+
+    def __init__(self, ctx: ToolContext, *, llm: ChatModel | None = None,
+                 planner: str = "auto", list_size: int = 5, llm_nlu: bool = True) -> None:
+        self.base = ctx
+        self.catalog: Catalog = ctx.catalog
+        self.llm = llm
+        self.lex = lexicon_for(ctx.catalog)
+        self.list_size = list_size
+        self.llm_nlu = llm_nlu
+        if planner == "auto":  # small local models cannot plan reliably; servers usually can
+            planner = "llm" if llm is not None and "openai" in type(llm).__name__.lower() \
+                else "rules"
+        if planner not in ("rules", "llm"):
+            raise TastebudError(f"unknown planner '{planner}'; use rules, llm or auto")
+        self.rules = RulePlanner(list_size)
+        self.tool_planner = ToolCallingPlanner(llm, list_size) \
+            if planner == "llm" and llm is not None else None
+
+    @classmethod
+    def open(cls, catalog: str | None = None, settings: Settings | None = None, *,
+             llm: ChatModel | None = None, progress: bool | None = None,
+             **kw: Any) -> Manager:
+        """A manager over a stored catalog, training its models first if they are missing."""
+        from recsys.catalogs import open_catalog
+        from recsys.serving import model_dir, train
+        from recsys.settings import get_settings
+
+        settings = settings or get_settings()
+        cat = open_catalog(catalog, settings, progress=progress)
+        missing = [m for m in ("als", "popularity")
+                   if not (model_dir(cat, settings) / f"{m}.npz").exists()]
+        if missing:
+            train(cat, settings, missing, progress=progress)
+        ctx = ToolContext(catalog=cat, settings=settings).warm()
+        return cls(ctx, llm=llm, **kw)
+
+    # ------------------------------------------------------------------ conversations
+
+    def start(self, user_id: str | None = None) -> Conversation:
+        """A new conversation; ``user_id`` must be a catalog user (None: a new user)."""
+        if user_id is not None and user_id not in self.catalog.user_index:
+            raise UnknownUserError(f"user '{user_id}' is not in catalog "
+                                   f"'{self.catalog.name}'; leave the user out to start as "
+                                   "a new user")
+        return Conversation(self.catalog.name, user_id=user_id)
+
+    def respond(self, conv: Conversation, text: str) -> dict[str, Any]:
+        """Run a turn and collect it: {"text", "items", "question", "trace", "kind", ...}."""
+        out: dict[str, Any] = {"text": "", "items": None, "question": None, "tools": []}
+        for ev in self.turn(conv, text):
+            if ev.type == "text":
+                out["text"] += ev.data["delta"]
+            elif ev.type == "items":
+                out["items"] = ev.data["items"]
+            elif ev.type == "question":
+                out["question"] = ev.data
+            elif ev.type == "tool":
+                out["tools"].append(ev.data)
+            elif ev.type == "done":
+                out.update(ev.data)
+        return out
+
+    def _context(self, conv: Conversation) -> ToolContext:
+        """A per-turn tool context over the shared resources, with this conversation's state."""
+        cat, b = self.catalog, self.base
+        user = cat.user_index.get(conv.user_id) if conv.user_id is not None else None
+        state = DialogueState.start(-1 if user is None else user, cat.n_items)
+        state.recommended = [cat.item_index[i] for i in conv.ever_shown]
+        state.rejected_items = [cat.item_index[i] for i in conv.excluded]
+        inc = [(f, v) for f, vs in conv.constraints.include.items() for v in vs]
+        state.accepted = list(dict.fromkeys([*conv.accepted, *inc]))
+        state.rejected = list(conv.rejected)
+        return ToolContext(catalog=cat, settings=b.settings, engine=b.db(), user=user,
+                           state=state, recommender=b.model(), popularity=b.popular(),
+                           semantic=b.semantic_index(), policy_context=b.policy(),
+                           model_name=b.model_name)
+
+    # ------------------------------------------------------------------ the turn
+
+    def turn(self, conv: Conversation, text: str) -> Iterator[Event]:
+        """One turn: events in order, ending with ``done`` (or ``error`` for a caller error)."""
+        t0 = time.perf_counter()
+        text = (text or "").strip()
+        if not text or len(text) > MAX_MESSAGE:
+            yield Event("error", {"message": "the message is empty" if not text else
+                                  f"the message is longer than {MAX_MESSAGE} characters; "
+                                  "shorten it", "recoverable": True})
+            return
+        conv.turn += 1
+        cat = self.catalog
+        shown_titles = [cat.titles[cat.item_index[i]] for i in conv.shown]
+        nlu_llm = self.llm if self.llm_nlu else None
+        req = understand(text, self.lex, llm=nlu_llm, shown=shown_titles or None)
+        unknown = unknown_titles(text, req, self.lex)
+        ctx = self._context(conv)
+        steps: list[dict[str, Any]] = []
+        pending: list[Event] = []
+
+        def emit(step: dict[str, Any]) -> None:
+            steps.append(step)
+            pending.append(Event("tool", step))
+
+        out = Outcome(action="chat", unknown_titles=unknown)
+        t_plan = time.perf_counter()
+        self._update_and_plan(conv, text, req, ctx, emit, out)
+        tools_ms = (time.perf_counter() - t_plan) * 1e3
+        yield from pending
+        pending.clear()
+
+        if out.action in ("recommend", "ack") and out.items:
+            conv.shown = [cat.item_ids[i] for i in out.items]
+            conv.ever_shown = list(dict.fromkeys([*conv.ever_shown, *conv.shown]))
+        if out.target is not None:
+            conv.focus = cat.item_ids[out.target]
+        elif out.action == "recommend" and out.items:
+            conv.focus = cat.item_ids[out.items[0]]
+        if out.question:
+            conv.pending, conv.questions = out.question, conv.questions + 1
+        out.facts.add_items(cat, out.items)
+        if out.target is not None:
+            out.facts.add_items(cat, [out.target])
+        out.facts.add_items(cat, [cat.item_index[i] for i in conv.constraints.seeds])
+        out.facts.quoted.update(out.unknown_titles)
+        for f, vs in [*conv.constraints.include.items(), *conv.constraints.exclude.items()]:
+            out.facts.values.update((f, v) for v in vs)
+        for y in (conv.constraints.year_min, conv.constraints.year_max):
+            if y:
+                out.facts.years.add(int(y))
+
+        written = Written()
+        for delta in write(text, out, conv, cat, self.lex, self.llm, written):
+            yield Event("text", {"delta": delta})
+        if out.items and out.action in ("recommend", "ack"):
+            yield Event("items", {"items": [self.card(i, k + 1) for k, i
+                                            in enumerate(out.items)]})
+        if out.question:
+            yield Event("question", {"field": out.question[0], "value": out.question[1]})
+        conv.remember("user", text)
+        conv.remember("assistant", written.text)
+        yield Event("done", {
+            "turn": conv.turn, "kind": req.kind, "action": out.action,
+            "request": req.to_json(), "text": written.text, "reply_source": written.source,
+            "problems": written.problems, "trace": steps, "tools_ms": round(tools_ms, 2),
+            "llm_tokens": written.tokens, "ms": round((time.perf_counter() - t0) * 1e3, 1),
+        })
+
+    def card(self, item: int, position: int) -> dict[str, Any]:
+        """An item card: position on the list, id, title, year and a few values per field."""
+        cat = self.catalog
+        return {"position": position, "id": cat.item_ids[item], "title": cat.titles[item],
+                "year": cat.year(item),
+                "attributes": {f: v[:5] for f, v in cat.item_attributes(item).items()}}
+
+    def explain(self, conv: Conversation, item_id: str) -> dict[str, Any]:
+        """The explain tool's result for one item of this conversation (the UI's "why?")."""
+        return execute("explain", {"item": item_id}, self._context(conv))
+
+    # ------------------------------------------------------------------ state update + plan
+
+    def _item_of(self, conv: Conversation, key: str | int) -> int | None:
+        """A dense item index from a list position ("2"), "0" (the focus) or a title."""
+        cat = self.catalog
+        s = str(key)
+        if s.lstrip("-").isdigit():
+            k = int(s)
+            if k == 0:
+                ref = conv.focus or (conv.shown[0] if conv.shown else None)
+                return cat.item_index[ref] if ref else None
+            if k == -1 and conv.shown:
+                return cat.item_index[conv.shown[-1]]
+            if 1 <= k <= len(conv.shown):
+                return cat.item_index[conv.shown[k - 1]]
+            return None
+        title = self.lex.ground_title(s)
+        return cat.titles.index(title) if title in cat.titles else None
+
+    def _target(self, conv: Conversation, req: Request) -> int | None:
+        for r in req.refs:
+            i = self._item_of(conv, r)
+            if i is not None:
+                return i
+        if req.titles:
+            return self._item_of(conv, req.titles[0])
+        return self._item_of(conv, 0)
+
+    def _update_and_plan(self, conv: Conversation, text: str, req: Request, ctx: ToolContext,
+                         emit: Any, out: Outcome) -> None:
+        cat, c = self.catalog, conv.constraints
+        norm = normalize(text).strip()
+        unknown = out.unknown_titles
+        answer = conv.pending
+        conv.pending = None
+        # 1. A yes/no answer to the question we asked last turn.
+        if answer and req.kind == "chitchat" and (norm in _YES or norm in _NO):
+            fld, value = answer
+            if norm in _YES:
+                conv.accepted.append(answer)
+                c.include.setdefault(fld, []).append(value)
+            else:
+                conv.rejected.append(answer)
+                c.exclude.setdefault(fld, []).append(value)
+            ctx.state = self._context(conv).state
+            if self.rules.should_ask(conv, ctx) and norm in _NO and self.rules.ask(
+                    conv, ctx, emit, out):
+                return
+            self.rules.recommend(conv, ctx, emit, out)
+            return
+        # 2. Feedback on items (recorded first: it changes what may be recommended).
+        for key, kind in req.feedback.items():
+            item = self._item_of(conv, key)
+            if item is None:
+                continue
+            iid = cat.item_ids[item]
+            bucket = {"like": conv.liked, "dislike": conv.disliked, "seen": conv.seen}[kind]
+            if iid not in bucket:
+                bucket.append(iid)
+            out.feedback.append((item, kind))
+            out.facts.add_items(cat, [item])
+            out.target = item if kind == "like" else out.target
+        if out.feedback:
+            ctx.state = self._context(conv).state
+        swap = req.kind == "refine" and req.refs and _SWAP.search(text) and conv.shown
+        if swap:
+            for r in req.refs:
+                item = self._item_of(conv, r)
+                if item is not None and cat.item_ids[item] not in conv.disliked:
+                    conv.disliked.append(cat.item_ids[item])
+                    out.feedback.append((item, "dislike"))
+                    out.facts.add_items(cat, [item])
+            ctx.state = self._context(conv).state
+        # 3. Replace items turned down from the list on screen ("not this one", "swap 3").
+        gone = [i for i, k in out.feedback if k in ("dislike", "seen")
+                and cat.item_ids[i] in conv.shown]
+        if gone and req.kind in ("feedback", "refine") and not (
+                req.include or req.exclude or req.free_text or req.year_min or req.year_max):
+            current = [cat.item_index[i] for i in conv.shown]
+            sub = Outcome(action="recommend")
+            self.rules.recommend(conv, ctx, emit, sub, n=len(gone))
+            new = list(current)
+            for old, rep in zip(gone, sub.items, strict=False):
+                new[new.index(old)] = rep
+                out.replaced.append((old, rep))
+            new = [i for i in new if i not in gone or i in dict(out.replaced).values()]
+            out.action, out.items = "ack", [i for i in new
+                                            if cat.item_ids[i] not in conv.excluded]
+            out.personalised = sub.personalised
+            return
+        if req.kind == "feedback" or (out.feedback and req.kind == "chitchat"):
+            out.action = "ack"
+            return
+        # 4. Why / facts about one item.
+        if req.kind in ("why", "fact"):
+            target = self._target(conv, req)
+            if target is None:
+                out.action = "unknown" if unknown else "chat"
+                return
+            out.target = target
+            if req.kind == "why":
+                r = execute("explain", {"item": cat.item_ids[target]}, ctx)
+                emit(ctx.bus.summary()[-1])
+                out.action, out.explanation = "explain", r
+                for p in r.get("paths", []):
+                    for node in p:
+                        if node["type"] == "item":
+                            out.facts.add_items(cat, [cat.item_index[node["id"]]])
+                        elif node["type"] == "attribute":
+                            out.facts.values.add((node["field"], node["value"]))
+                out.facts.add_items(cat, [cat.item_index[nb["id"]]
+                                          for nb in r.get("neighbours", [])])
+            else:
+                r = execute("lookup_item", {"item": cat.item_ids[target]}, ctx)
+                emit(ctx.bus.summary()[-1])
+                out.action, out.fact = "fact", r
+                out.facts.values.update((f, v) for f, vs in r.get("attributes", {}).items()
+                                        for v in vs)
+                words = set(norm.split())
+                out.asked_field = next((f for f in cat.attributes
+                                        if f.lower() in words or f"{f.lower()}s" in words), None)
+                if "when" in words or "year" in words:
+                    out.asked_field = None
+                out.missing_field = next((name for name, pat in _MISSING.items()
+                                          if re.search(pat, text, re.I)
+                                          and name not in cat.attributes), None)
+            return
+        # 5. Recommend / refine: update the standing request, then plan.
+        has_slots = bool(req.include or req.exclude or req.year_min or req.year_max
+                         or req.titles or req.free_text)
+        seeds = [cat.item_ids[cat.titles.index(t)] for t in req.titles if t in cat.titles]
+        if req.kind == "refine" and req.refs and not swap:
+            seeds += [cat.item_ids[i] for r in req.refs
+                      if (i := self._item_of(conv, r)) is not None]
+        only_exclusions = bool(req.exclude) and not (req.include or req.year_min or req.year_max
+                                                     or seeds or req.free_text)
+        if req.kind == "recommend" and has_slots and not (only_exclusions and not c.empty):
+            c.replace_with(req, seeds)
+        elif req.kind in ("recommend", "refine"):
+            c.refine_with(req, seeds)
+        if req.kind == "chitchat" and not has_slots:
+            out.action = "unknown" if unknown else "chat"
+            if not unknown and self.rules.should_ask(conv, ctx) and conv.turn > 1:
+                self.rules.ask(conv, ctx, emit, out)
+            return
+        if unknown and not has_slots:
+            out.action = "unknown"
+            return
+        if self.rules.should_ask(conv, ctx) and self.rules.ask(conv, ctx, emit, out):
+            return
+        if self.tool_planner is not None and self.tool_planner.plan(conv, ctx, emit, out, text):
+            return
+        ctx.bus.new_turn()
+        self.rules.recommend(conv, ctx, emit, out)
+

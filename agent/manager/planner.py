@@ -1,0 +1,181 @@
+"""Planning a turn's tool calls: deterministic from the structured request, or by the LLM.
+
+Both planners call the same tools through ``agent.tools.execute`` on the same candidate bus,
+so a turn leaves the same trace either way; both return an ``Outcome`` for the reply writer.
+The rule planner is the default with the small local model (which cannot plan reliably);
+``ToolCallingPlanner`` lets a capable model on an OpenAI-compatible server plan first.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from agent.llm.base import ChatModel, LLMError, Message
+from agent.manager.conversation import Conversation
+from agent.manager.reply import Outcome
+from agent.tools import ToolContext, execute, openai_tools
+
+log = logging.getLogger(__name__)
+Emit = Callable[[dict[str, Any]], None]  # called with each bus step as it happens
+MAX_ASK = 2  # questions before the first list: more feels like an interrogation
+SEED_POOL = 50  # similar items drawn per seed before the hard filters
+
+
+def _indices(ctx: ToolContext, result: dict[str, Any]) -> list[int]:
+    return [ctx.catalog.item_index[c["id"]] for c in result.get("items", [])
+            if c.get("id") in ctx.catalog.item_index]
+
+
+class RulePlanner:
+    """filter -> search -> rank from the standing request, with seeds and relaxation."""
+
+    name = "rules"
+
+    def __init__(self, list_size: int = 5) -> None:
+        self.list_size = list_size
+
+    def call(self, ctx: ToolContext, emit: Emit, tool: str, args: dict[str, Any]
+             ) -> dict[str, Any]:
+        result = execute(tool, args, ctx)
+        emit(ctx.bus.summary()[-1])
+        return result
+
+    def recommend(self, conv: Conversation, ctx: ToolContext, emit: Emit, out: Outcome,
+                  n: int | None = None) -> None:
+        """Fill ``out.items`` with the best ``n`` items for the standing request."""
+        n = n or self.list_size
+        c = conv.constraints
+        seeds = list(c.seeds) or ([] if ctx.user is not None else conv.liked[-3:])
+        if seeds:
+            pool: list[int] = []
+            for s in seeds:
+                r = self.call(ctx, emit, "similar_items", {"item": s, "n": SEED_POOL})
+                if "error" in r:  # an item without ratings: fall back to its text
+                    r = self.call(ctx, emit, "similar_items",
+                                  {"item": s, "n": SEED_POOL, "by": "text"})
+                pool += _indices(ctx, r)
+            ctx.bus.set(pool) if pool else None
+        cond: dict[str, Any] = {k: v for k, v in (("include", c.include),
+                                                   ("exclude", c.exclude),
+                                                   ("year_min", c.year_min),
+                                                   ("year_max", c.year_max)) if v}
+        if cond:
+            before = None if ctx.bus.items is None else ctx.bus.items.copy()
+            r = self.call(ctx, emit, "filter_items", {**cond, "show": 0})
+            for drop in _relaxations(cond):
+                if r.get("count", 0) > 0:
+                    break
+                ctx.bus.items = None if before is None else before.copy()
+                out.relaxed.append(drop[0])
+                r = self.call(ctx, emit, "filter_items", {**drop[1], "show": 0})
+            if r.get("count", 0) == 0:
+                out.action = "empty"
+                return
+        if c.free_text:
+            self.call(ctx, emit, "search_items", {"query": c.free_text, "k": 200, "show": 0})
+        r = self.call(ctx, emit, "rank_items", {"n": n})
+        out.items = _indices(ctx, r)
+        out.personalised = bool(r.get("personalised"))
+        out.action = "recommend" if out.items else "empty"
+
+    def ask(self, conv: Conversation, ctx: ToolContext, emit: Emit, out: Outcome) -> bool:
+        """Ask the graph policy's best yes/no question; False when none is worth asking."""
+        r = self.call(ctx, emit, "ask_attribute", {})
+        if not r.get("field"):
+            return False
+        out.action, out.question = "ask", (r["field"], r["value"])
+        out.facts.values.add(out.question)
+        return True
+
+    def should_ask(self, conv: Conversation, ctx: ToolContext) -> bool:
+        """Ask before recommending only when nothing at all is known about the person."""
+        return (ctx.user is None and conv.constraints.empty and not conv.liked
+                and not conv.shown and conv.questions < MAX_ASK)
+
+
+def _relaxations(cond: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Ever looser conditions: the years first, then each included value, last said first."""
+    out = []
+    cur = {k: (dict(v) if isinstance(v, dict) else v) for k, v in cond.items()}
+    if "year_min" in cur or "year_max" in cur:
+        cur.pop("year_min", None), cur.pop("year_max", None)
+        out.append(("the years", dict(cur)))
+    inc = {f: list(v) for f, v in cur.get("include", {}).items()}
+    for fld in reversed(list(inc)):
+        for value in reversed(inc[fld]):
+            inc[fld].remove(value)
+            cur["include"] = {f: list(v) for f, v in inc.items() if v}
+            if not cur["include"]:
+                cur.pop("include")
+            out.append((value, {k: v for k, v in cur.items()}))
+    return out
+
+
+class ToolCallingPlanner(RulePlanner):
+    """The model plans: it sees the tools and the request, calls them, we execute (bounded)."""
+
+    name = "llm"
+
+    def __init__(self, llm: ChatModel, list_size: int = 5, max_steps: int = 6) -> None:
+        super().__init__(list_size)
+        self.llm, self.max_steps = llm, max_steps
+
+    def plan(self, conv: Conversation, ctx: ToolContext, emit: Emit, out: Outcome,
+             user_text: str) -> bool:
+        """Let the model call tools; False if it failed (the caller then plans by rules)."""
+        state = {"request": conv.constraints.describe() or None,
+                 "on_screen": [{"n": k + 1, "id": i, "title": ctx.catalog.titles[
+                     ctx.catalog.item_index[i]]} for k, i in enumerate(conv.shown)],
+                 "liked": conv.liked, "excluded": conv.excluded,
+                 "list_size": self.list_size}
+        msgs = [Message.system(
+            "You choose recommender tool calls for a chat. Call filter_items for hard "
+            "conditions, search_items for soft wishes, similar_items for 'like <title>', "
+            "rank_items last to order the list; explain for 'why', lookup_item for facts, "
+            "ask_attribute when the request is too vague. Reply with no tool call when done."),
+            Message.user(f"STATE: {json.dumps(state)}\nUSER: {user_text}")]
+        tools = openai_tools()
+        last: dict[str, dict[str, Any]] = {}
+        for _ in range(self.max_steps):
+            try:
+                res = self.llm.generate(msgs, tools=tools, max_tokens=256, temperature=0.0)
+            except LLMError as e:
+                log.warning("planner LLM failed: %s", e)
+                return bool(last)
+            if not res.tool_calls:
+                break
+            msgs.append(Message.assistant(res.text, res.tool_calls))
+            for call in res.tool_calls:
+                result = self.call(ctx, emit, call.name, call.arguments)
+                if "error" not in result:
+                    last[call.name] = result
+                msgs.append(Message.tool(call.id, json.dumps(result)[:4000], name=call.name))
+        return self._outcome(ctx, out, last)
+
+    def _outcome(self, ctx: ToolContext, out: Outcome, last: dict[str, dict[str, Any]]) -> bool:
+        cat = ctx.catalog
+        if "explain" in last:
+            r = last["explain"]
+            out.action, out.target, out.explanation = "explain", cat.item_index[r["id"]], r
+        elif "lookup_item" in last:
+            r = last["lookup_item"]
+            out.action, out.target, out.fact = "fact", cat.item_index[r["id"]], r
+        elif "ask_attribute" in last and last["ask_attribute"].get("field"):
+            r = last["ask_attribute"]
+            out.action, out.question = "ask", (r["field"], r["value"])
+            out.facts.values.add(out.question)
+        elif ctx.bus.items is not None:
+            if "rank_items" not in last:  # the model forgot: order what it found
+                r = self.call(ctx, lambda s: None, "rank_items", {"n": self.list_size})
+                last["rank_items"] = r
+            out.items = [int(i) for i in np.asarray(ctx.bus.items)[:self.list_size]]
+            out.personalised = bool(last["rank_items"].get("personalised"))
+            out.action = "recommend" if out.items else "empty"
+        else:
+            return False
+        return True

@@ -1,0 +1,250 @@
+"""Replies: a template that is always true, and an LLM that words it, checked sentence by sentence.
+
+The LLM's text streams to the user one verified sentence at a time: each sentence is held
+until ``grounding.check`` passes it. A failing sentence stops the stream; if nothing was sent
+yet the model gets one retry told what was wrong, and then the template answers instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from agent.llm.base import ChatModel, LLMError, Message
+from agent.manager.conversation import Conversation
+from agent.manager.grounding import Facts, check
+from agent.nlu.lexicon import Lexicon
+from recsys.catalog import Catalog
+
+log = logging.getLogger(__name__)
+REPLY_TOKENS = 60
+MAX_SENTENCES = 3  # a chat reply, not an essay; stopping early also saves tokens
+_SENTENCE_END = re.compile(r"[.!?…](?:[\"')\]]*)\s+|\n+")
+
+
+@dataclass
+class Outcome:
+    """What the turn's tools decided; the reply says exactly this, nothing more."""
+
+    action: str  # recommend | ask | explain | fact | ack | chat | empty | unknown
+    items: list[int] = field(default_factory=list)  # the list now on screen (dense indices)
+    target: int | None = None  # the item a why / fact / feedback turn is about
+    question: tuple[str, str] | None = None
+    explanation: dict[str, Any] | None = None
+    fact: dict[str, Any] | None = None
+    asked_field: str | None = None  # a fact question about a field ("what genre")
+    missing_field: str | None = None  # a fact the catalog does not record ("who directed")
+    feedback: list[tuple[int, str]] = field(default_factory=list)
+    replaced: list[tuple[int, int]] = field(default_factory=list)  # (old, new)
+    unknown_titles: list[str] = field(default_factory=list)
+    relaxed: list[str] = field(default_factory=list)
+    personalised: bool = False
+    facts: Facts = field(default_factory=Facts)
+
+
+def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
+    """The reply built from the outcome alone: short, true, and never names other items."""
+    t = catalog.titles
+    parts: list[str] = []
+    for title in out.unknown_titles:
+        parts.append(f"I couldn't find “{title}” in the {catalog.title or catalog.name} "
+                     "catalog.")
+    verbs = {"like": "Noted: you liked {}.", "dislike": "Got it, I'll leave out {} from now on.",
+             "seen": "OK, you've already seen {}; I won't suggest it again."}
+    for item, kind in out.feedback:
+        parts.append(verbs[kind].format(t[item]))
+    for old, new in out.replaced:
+        parts.append(f"In place of {t[old]}: {t[new]}.")
+    if out.action == "recommend":
+        what = conv.constraints.describe()
+        if out.relaxed:
+            parts.append(f"Nothing matched everything, so I dropped {', '.join(out.relaxed)}.")
+        basis = "picked for your taste" if out.personalised else "popular picks"
+        if conv.constraints.seeds:
+            like = ", ".join(catalog.titles[catalog.item_index[s]]
+                             for s in conv.constraints.seeds[:2])
+            basis += f" like {like}"
+        n = len(out.items)
+        parts.append(f"Here {'is' if n == 1 else 'are'} {n} {basis}"
+                     + (f" for {what}" if what else "") + ":")
+    elif out.action == "empty":
+        what = conv.constraints.describe()
+        parts.append("Nothing in the catalog matches " + (what or "that")
+                     + ". Try dropping a condition.")
+    elif out.action == "ask" and out.question:
+        fld, value = out.question
+        parts.append(_question(fld, value, catalog))
+    elif out.action == "explain" and out.target is not None:
+        reason = (out.explanation or {}).get("reason") or _path_reason(out, catalog)
+        parts.append(f"Why {t[out.target]}: {reason}")
+    elif out.action == "fact" and out.target is not None:
+        parts.append(_fact_text(out, catalog))
+    elif out.action == "unknown" and not out.unknown_titles:
+        parts.append("I couldn't find that in the catalog.")
+    if out.action in ("chat", "unknown") or (out.action == "ack" and not out.replaced
+                                             and not parts):
+        parts.append("Tell me what you're in the mood for (a genre, a decade, or a title "
+                     "you liked) and I'll find something.")
+    return " ".join(parts)
+
+
+def _question(fld: str, value: str, catalog: Catalog) -> str:
+    n = len(catalog.attributes[fld].values) if fld in catalog.attributes else 0
+    if n and n <= 64:  # a genre-like field: the value reads as a noun
+        return f"To narrow it down: are you in the mood for {value}?"
+    return f"To narrow it down: should it be {value} ({fld})?"
+
+
+def _path_reason(out: Outcome, catalog: Catalog) -> str:
+    """A sentence from the explain tool's graph paths and MF neighbours."""
+    exp = out.explanation or {}
+    bits = []
+    for path in exp.get("paths", [])[:2]:
+        kinds = [n["type"] for n in path]
+        if kinds == ["attribute", "item"]:
+            bits.append(f"it is {path[0]['value']}, which you asked for")
+        elif kinds == ["item", "attribute"]:
+            bits.append(f"it stands out for {path[1]['value']} ({path[1]['field']})")
+        else:
+            names = [n.get("title") or n.get("value") for n in path if n["type"] != "user"]
+            bits.append(" → ".join(str(x) for x in names if x))
+    for nb in exp.get("neighbours", [])[:2]:
+        bits.append(f"it is close to {nb['title']}, which you rated highly")
+    return "; ".join(bits) + "." if bits else "it ranks high for what you asked."
+
+
+def _fact_text(out: Outcome, catalog: Catalog) -> str:
+    fact = out.fact or {}
+    title = fact.get("title") or catalog.titles[out.target or 0]
+    attrs: dict[str, list[str]] = fact.get("attributes", {})
+    fields = [out.asked_field] if out.asked_field in attrs else list(attrs)
+    bits = [f"{f}: {', '.join(attrs[f][:6])}" for f in fields if attrs.get(f)]
+    year = f" is from {fact['year']}" if fact.get("year") and str(fact["year"]) not in title \
+        else ""
+    head = f"{title}{year}."
+    if out.missing_field:
+        head += f" The catalog doesn't record the {out.missing_field}; here is what it has."
+    return head + (" " + "; ".join(bits) + "." if bits else "")
+
+
+# ------------------------------------------------------------------------------ LLM wording
+
+
+@cache
+def system_prompt() -> str:
+    return (resources.files("agent") / "prompts" / "reply.md").read_text(encoding="utf-8")
+
+
+def facts_json(out: Outcome, conv: Conversation, catalog: Catalog) -> dict[str, Any]:
+    """The tool results the model may use, as compact JSON."""
+    def card(i: int) -> dict[str, Any]:
+        return {"title": catalog.titles[i],
+                **{f: v[:3] for f, v in catalog.item_attributes(i).items()}}
+
+    data: dict[str, Any] = {"action": out.action, "template": None}
+    if out.items:
+        data["items"] = [card(i) for i in out.items[:3]]
+    if out.target is not None:
+        data["about"] = card(out.target)
+    if out.explanation:
+        data["reason"] = out.explanation.get("reason") or _path_reason(out, catalog)
+    if out.question:
+        data["question"] = _question(*out.question, catalog)
+    if out.unknown_titles:
+        data["not_found"] = out.unknown_titles
+    if out.missing_field:
+        data["not_recorded"] = out.missing_field
+    if conv.constraints.describe():
+        data["request"] = conv.constraints.describe()
+    data["template"] = template(out, conv, catalog)
+    return data
+
+
+def messages(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog
+             ) -> list[Message]:
+    facts = json.dumps(facts_json(out, conv, catalog), ensure_ascii=False)
+    return [Message.system(system_prompt()),
+            Message.user(f"User: {user_text}\nFACTS: {facts}\n"
+                         "Write the reply (the 'template' is a correct fallback to improve on).")]
+
+
+@dataclass
+class Written:
+    """The reply as sent, and how it came about (for the trace)."""
+
+    text: str = ""
+    source: str = "template"  # llm | llm-retry | template | llm+stop
+    problems: list[str] = field(default_factory=list)
+    tokens: int = 0
+    llm_s: float = 0.0
+
+
+def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, lex: Lexicon,
+          llm: ChatModel | None, written: Written) -> Iterator[str]:
+    """Yield the reply in small deltas; ``written`` records what was sent and why."""
+    fallback = template(out, conv, catalog)
+    if llm is None:
+        yield from _deltas(fallback)
+        written.text = fallback
+        return
+    import time
+
+    msgs = messages(user_text, out, conv, catalog)
+    sent: list[str] = []
+    for attempt in range(2):
+        t0 = time.perf_counter()
+        bad: list[str] = []
+        try:
+            for sentence in _sentences(llm.stream(msgs, max_tokens=REPLY_TOKENS,
+                                                  temperature=0.2), written):
+                bad = check(sentence, out.facts, catalog, lex)
+                if bad:
+                    break
+                sent.append(sentence)
+                yield from _deltas(sentence)
+                if len(sent) >= MAX_SENTENCES:
+                    break
+        except LLMError as e:  # the model's failure becomes an observation, not a crash
+            bad = [f"model error: {e}"]
+            log.warning("reply LLM failed: %s", e)
+        written.llm_s += time.perf_counter() - t0
+        written.problems += bad
+        if not bad and sent:
+            written.source = "llm" if attempt == 0 else "llm-retry"
+            written.text = "".join(sent).strip()
+            return
+        if sent:  # verified sentences already went out; stop before the bad one
+            written.source = "llm+stop"
+            written.text = "".join(sent).strip()
+            return
+        if not bad:
+            bad = ["the reply was empty"]
+        msgs = [*msgs, Message.user("Problems: " + "; ".join(bad) + ". Write it again using "
+                                    "only FACTS, or copy the template.")]
+    written.source = "template"
+    written.text = fallback
+    yield from _deltas(fallback)
+
+
+def _sentences(tokens: Iterator[str], written: Written) -> Iterator[str]:
+    """Whole sentences (with their trailing space) from a token stream."""
+    buf = ""
+    for tok in tokens:
+        written.tokens += 1
+        buf += tok
+        while (m := _SENTENCE_END.search(buf)) is not None:
+            yield buf[:m.end()]
+            buf = buf[m.end():]
+    if buf.strip():
+        yield buf
+
+
+def _deltas(text: str) -> Iterator[str]:
+    """Word-sized pieces, so a client renders text as it arrives."""
+    yield from re.findall(r"\s*\S+\s*", text)

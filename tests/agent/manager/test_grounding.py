@@ -1,0 +1,138 @@
+"""The reflection check, and the reply pipeline around it: retry once, then the template."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from agent.llm.base import LLMTimeoutError
+from agent.llm.scripted import ScriptedChatModel, Timeout
+from agent.manager import Manager
+from agent.manager.grounding import Facts, check
+from agent.nlu import lexicon_for
+from recsys.catalog import Catalog
+
+
+@pytest.fixture
+def facts(movies: Catalog) -> Facts:
+    f = Facts()
+    f.add_items(movies, [0, 1])  # Crimson Harbor (1950) Action, Silent Harbor (1957) Comedy
+    return f
+
+
+@pytest.mark.parametrize("text", [
+    "Crimson Harbor (1950) is a fine start.",
+    "Try Silent Harbor, a Comedy from 1957.",
+    "Both are from the 1950s.",
+    "I think you'll enjoy these two.",
+])
+def test_grounded_text_passes(text: str, facts: Facts, movies: Catalog) -> None:
+    assert check(text, facts, movies, lexicon_for(movies)) == []
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("You might also like Golden Lantern.", "Golden Lantern"),  # real, but not returned
+    ("Watch \"Star Blazers\" tonight.", "Star Blazers"),  # invented
+    ("Crimson Harbor (1951) is great.", "title and year"),  # wrong year on a real title
+    ("It came out in 1999.", "1999"),
+    ("A Horror classic.", "Horror"),  # not a genre of these items
+])
+def test_ungrounded_text_fails(text: str, problem: str, facts: Facts, movies: Catalog) -> None:
+    problems = check(text, facts, movies, lexicon_for(movies))
+    assert problems and any(problem in p for p in problems), problems
+
+
+def test_invented_title_retries_then_uses_template(make_manager: Callable[..., Manager]) -> None:
+    llm = ScriptedChatModel(["You will love Star Blazers (1977).",
+                             "Also try \"Moon Pirates\"."], name="fake")
+    m = make_manager(llm)
+    r = m.respond(m.start(None), "an action movie please")
+    assert r["reply_source"] == "template"
+    assert r["text"].startswith("Here are 5 popular picks for Action")
+    assert len(r["problems"]) >= 2
+    assert "Problems:" in llm.calls[1].messages[-1].content  # the retry said what was wrong
+    assert "Star Blazers" not in r["text"]
+
+
+def test_retry_can_succeed(make_manager: Callable[..., Manager]) -> None:
+    llm = ScriptedChatModel(["Try Star Blazers (1977).", "Here are five Action picks."],
+                            name="fake")
+    m = make_manager(llm)
+    r = m.respond(m.start(None), "an action movie please")
+    assert r["reply_source"] == "llm-retry" and r["text"] == "Here are five Action picks."
+
+
+def test_verified_sentences_stream_and_a_bad_one_stops(make_manager: Callable[..., Manager]
+                                                       ) -> None:
+    llm = ScriptedChatModel(["Here are five Action picks. Also see Moon Pirates (1980). Bye."],
+                            name="fake")
+    m = make_manager(llm)
+    events = list(m.turn(m.start(None), "an action movie please"))
+    text = "".join(e.data["delta"] for e in events if e.type == "text")
+    assert text.strip() == "Here are five Action picks."
+    done = events[-1]
+    assert done.type == "done" and done.data["reply_source"] == "llm+stop"
+    kinds = [e.type for e in events]
+    assert kinds.index("tool") < kinds.index("text") < kinds.index("items") < kinds.index("done")
+
+
+@pytest.mark.parametrize("failure", [Timeout(0.0), LLMTimeoutError("model timed out")])
+def test_llm_failure_falls_back_and_the_chat_goes_on(make_manager: Callable[..., Manager],
+                                                     failure: object) -> None:
+    llm = ScriptedChatModel([failure, failure], fallback="Here you go.", name="fake")
+    m = make_manager(llm)
+    conv = m.start(None)
+    r = m.respond(conv, "comedy please")
+    assert r["reply_source"] == "template" and r["items"]
+    assert any("model error" in p for p in r["problems"])
+    r = m.respond(conv, "more please")
+    assert r["reply_source"] == "llm" and r["text"] == "Here you go."
+
+
+class EchoTemplate:
+    """A chat model that answers with the template from its prompt: a fully grounded LLM."""
+
+    name = "echo"
+
+    def stream(self, messages, **kw):  # type: ignore[no-untyped-def]
+        import json
+        import re
+
+        facts = re.search(r"FACTS: (\{.*\})\n", messages[-1].content)
+        assert facts, messages[-1].content
+        yield json.loads(facts.group(1))["template"]
+
+    def generate(self, *a, **kw):  # type: ignore[no-untyped-def]
+        raise AssertionError("not used with llm_nlu=False and the rule planner")
+
+
+def test_templates_pass_their_own_check(make_manager: Callable[..., Manager]) -> None:
+    """Whatever the turn, the fallback is grounded (else falling back would not help)."""
+    m = make_manager(EchoTemplate())
+    for user in (None, "2"):
+        conv = m.start(user)
+        said = ["recommend something", "yes", "comedy from the 60s please", "no drama",
+                "loved number 1", "why that one?", "what genre is the second one?",
+                "not number 3", "anything like Star Blazers?", "who directed the first one?",
+                "more like the first one", "hello", "horror from 1800"]
+        for text in said:
+            done = list(m.turn(conv, text))[-1].data
+            assert done["reply_source"] == "llm", (text, done["problems"], done["text"])
+
+
+def test_bad_input_is_an_error_event(template_manager: Manager) -> None:
+    m = template_manager
+    conv = m.start(None)
+    for text in ("", "   ", "x" * 5000):
+        events = list(m.turn(conv, text))
+        assert [e.type for e in events] == ["error"]
+        assert events[0].data["recoverable"]
+    assert conv.turn == 0
+
+
+def test_unknown_user_is_a_clear_error(template_manager: Manager) -> None:
+    from recsys.errors import UnknownUserError
+
+    with pytest.raises(UnknownUserError, match="not in catalog 'movies'.*new user"):
+        template_manager.start("no-such-user")
