@@ -29,9 +29,11 @@ def _register_subcommands() -> None:
 
     app.add_typer(evaluate_app, name="evaluate",
                   help="Offline evaluation of dialogue policies against simulated users.")
+    from ui.cli_chat import chat, parse
 
+    app.command("parse")(parse)
+    app.command("chat")(chat)
 
-_register_subcommands()
 
 F = TypeVar("F", bound=Callable[..., Any])
 CatalogOpt = Annotated[str | None, typer.Option("--catalog", "-c",
@@ -292,3 +294,7 @@ def index_build(catalog: CatalogOpt = None) -> None:
     sem = semantic_index(cat, s)
     typer.echo(f"{cat.name}: {len(sem)} items indexed ({sem.encoder.name}, "
                f"{sem.index.kind}) in {time.perf_counter() - t0:.1f} s; cached in {sem.path}")
+
+
+# Last: the subcommand modules import this module's helpers (CatalogOpt, friendly).
+_register_subcommands()
