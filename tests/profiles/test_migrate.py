@@ -1,0 +1,183 @@
+"""Alembic migrations: start-up upgrade keeps data, is idempotent, and matches tables.py."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from profiles import migrate
+from profiles.db import make_engine
+from profiles.errors import MigrationError
+from profiles.store import ProfileStore
+from profiles.tables import PROFILES_METADATA
+
+# A later revision as a developer would write it, in batch mode that copies the table into a
+# new one on SQLite (as any column change beyond ADD COLUMN does), here on profiles_user, the
+# parent of every other table: with foreign keys on, dropping the old copy would cascade.
+EXTRA_REVISION = '''
+import sqlalchemy as sa
+from alembic import op
+
+revision = "test_extra"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("profiles_user") as batch:
+        batch.alter_column("name", type_=sa.String(120), existing_nullable=False)
+        batch.add_column(sa.Column("locale", sa.String(16), nullable=False,
+                                   server_default="en"))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("profiles_user") as batch:
+        batch.drop_column("locale")
+        batch.alter_column("name", type_=sa.String(100), existing_nullable=False)
+'''
+
+
+def _fill(store: ProfileStore) -> dict[str, object]:
+    """Some rows in every table; returns what reading them back must give."""
+    user, token = store.create_user("Ann")
+    sess = store.create_session(user.id, "movielens-small")
+    store.add_message(user.id, sess.id, "user", "something like Alien", items=["1"])
+    store.add_feedback(user.id, item_id="1", kind="rating", rating=4.0, session_id=sess.id)
+    store.add_list_edit(user.id, shown=["1", "2"], edited=["2"], session_id=sess.id)
+    store.add_preference(user.id, "likes sci-fi", source="edit")
+    return _read(store, token)
+
+
+def _read(store: ProfileStore, token: str) -> dict[str, object]:
+    user = store.authenticate(token)
+    sess = store.list_sessions(user.id)
+    return {"user": user, "sessions": sess, "history": store.history(user.id, sess[0].id),
+            "feedback": store.feedback_for(user.id), "edits": store.list_edits_for(user.id),
+            "profile": store.profile(user.id), "token": token}
+
+
+def test_fresh_database_is_brought_to_head(db_url: str) -> None:
+    assert migrate.current(db_url) is None
+    assert migrate.upgrade(db_url) == migrate.head() == migrate.current(db_url)
+    engine = make_engine(db_url)
+    try:
+        names = set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert names == set(PROFILES_METADATA.tables) | {migrate.VERSION_TABLE}
+
+
+def test_upgrade_is_idempotent_and_keeps_data(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine)
+        before = _fill(ProfileStore(engine))
+        assert migrate.upgrade(engine) == migrate.head()
+        assert migrate.upgrade(db_url) == migrate.head()  # from a URL too
+        assert _read(ProfileStore(engine), str(before["token"])) == before
+    finally:
+        engine.dispose()
+
+
+def test_a_later_revision_keeps_every_row(db_url: str, tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "test_extra.py").write_text(EXTRA_REVISION.format(head=migrate.head()))
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine)
+        before = _fill(ProfileStore(engine))
+        assert migrate.upgrade(engine, extra_versions=[versions]) == "test_extra"
+        assert _read(ProfileStore(engine), str(before["token"])) == before
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT locale FROM profiles_user")).scalar() == "en"
+            if engine.dialect.name == "sqlite":  # foreign keys are enforced again afterwards
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    """Fails when tables.py changed without a migration: run `python -m profiles.migrate
+    revision -m "..."` and review the file it writes."""
+    migrate.upgrade(db_url)
+    assert migrate.diff(db_url) == []
+
+
+def test_the_check_notices_a_missing_migration(db_url: str) -> None:
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_profiles_preference_user_id"))
+        diffs = migrate.diff(engine)
+    finally:
+        engine.dispose()
+    assert [d[0] for d in diffs] == ["add_index"]
+
+
+def test_a_database_from_a_newer_version_is_a_clear_error(db_url: str) -> None:
+    migrate.upgrade(db_url)
+    engine = make_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = 'ffff'"))
+        with pytest.raises(MigrationError, match="newer Tastebud"):
+            migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def test_concurrent_start_ups_migrate_once(db_url: str) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        revs = list(pool.map(lambda _: migrate.upgrade(db_url), range(4)))
+    assert revs == [migrate.head()] * 4
+
+
+def test_catalog_tables_in_the_same_database_are_left_alone(tmp_path: Path) -> None:
+    from recsys.db import get_engine
+
+    url = f"sqlite:///{tmp_path / 'tastebud.db'}"
+    catalog_engine = get_engine(url)  # create_all of the catalog tables
+    assert not [t for t in inspect(catalog_engine).get_table_names() if t.startswith("profiles")]
+    migrate.upgrade(url)
+    assert migrate.diff(url) == []  # catalog tables are not ours to drop
+    assert "catalog" in inspect(catalog_engine).get_table_names()
+    get_engine.cache_clear()
+    catalog_engine.dispose()
+
+
+def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert migrate.main(["check"]) == 0
+    assert "migrations match" in capsys.readouterr().out
+
+
+def test_migration_files_ship_in_the_package() -> None:
+    root = files("profiles") / "migrations"
+    for name in ("env.py", "script.py.mako", "versions/0001_initial.py"):
+        assert (root / name).is_file(), name
+
+
+def test_a_migration_that_orphans_rows_is_rolled_back_on_sqlite(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    bad = EXTRA_REVISION.format(head=migrate.head()).replace(
+        '    with op.batch_alter_table("profiles_user") as batch:\n',
+        '    op.execute("DELETE FROM profiles_user")\n'
+        '    with op.batch_alter_table("profiles_user") as batch:\n', 1)
+    (versions / "bad.py").write_text(bad)
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    try:
+        migrate.upgrade(engine)
+        before = _fill(ProfileStore(engine))
+        with pytest.raises(MigrationError, match=r"row\(s\) pointing at missing rows"):
+            migrate.upgrade(engine, extra_versions=[versions])
+        assert migrate.current(engine) == migrate.head()
+        assert _read(ProfileStore(engine), str(before["token"])) == before
+    finally:
+        engine.dispose()
