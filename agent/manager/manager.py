@@ -40,6 +40,8 @@ _NO = {"no", "nope", "nah", "not really", "n", "no thanks", "not at all", "rathe
        "not today", "no way"}
 _SWAP = re.compile(r"\b(swap|replace|change|different|instead|another|not|no|drop|remove|skip|"
                    r"ditch|lose)\b", re.I)  # "not number 3", "swap 2": a list edit
+_MORE = re.compile(r"\b(else|more|other|another|options|next|again|different)\b", re.I)
+_LESS = re.compile(r"^(?:less|fewer|not so|not as|not too|nothing too)\s+(.+)$", re.I)
 _MISSING = {"director": r"\b(direct(ed|or)|who made)\b",
             "cast": r"\b(star(s|ring)?|actors?|cast)\b",
             "running time": r"\b(how long|runtime|running time|minutes)\b",
@@ -127,7 +129,8 @@ class Manager:
         return ToolContext(catalog=cat, settings=b.settings, engine=b.db(), user=user,
                            state=state, recommender=b.model(), popularity=b.popular(),
                            semantic=b.semantic_index(), policy_context=b.policy(),
-                           model_name=b.model_name)
+                           model_name=b.model_name,
+                           liked=tuple(cat.item_index[i] for i in conv.liked))
 
     # ------------------------------------------------------------------ the turn
 
@@ -194,8 +197,11 @@ class Manager:
         yield Event("done", {
             "turn": conv.turn, "kind": req.kind, "action": out.action,
             "request": req.to_json(), "text": written.text, "reply_source": written.source,
-            "problems": written.problems, "trace": steps, "tools_ms": round(tools_ms, 2),
-            "llm_tokens": written.tokens, "ms": round((time.perf_counter() - t0) * 1e3, 1),
+            "problems": written.problems, "trace": steps,
+            "grounded_items": [cat.item_ids[i] for i in out.facts.items],
+            "tools_ms": round(tools_ms, 2), "llm_tokens": written.tokens,
+            "llm_s": round(written.llm_s, 3),
+            "ms": round((time.perf_counter() - t0) * 1e3, 1),
         })
 
     def card(self, item: int, position: int) -> dict[str, Any]:
@@ -337,9 +343,16 @@ class Manager:
                                           and name not in cat.attributes), None)
             return
         # 5. Recommend / refine: update the standing request, then plan.
+        seeds = [cat.item_ids[cat.titles.index(t)] for t in req.titles if t in cat.titles]
+        if req.free_text and (m := _LESS.match(req.free_text.strip())):
+            # Semantic search cannot negate ("less horror" finds horror): a catalog value
+            # becomes an exclusion; anything else is dropped rather than searched for.
+            hit = self.lex.attr_phrases.get(normalize(m.group(1)))
+            if hit:
+                req.exclude.setdefault(hit[0], []).append(hit[1])
+            req.free_text = None
         has_slots = bool(req.include or req.exclude or req.year_min or req.year_max
                          or req.titles or req.free_text)
-        seeds = [cat.item_ids[cat.titles.index(t)] for t in req.titles if t in cat.titles]
         if req.kind == "refine" and req.refs and not swap:
             seeds += [cat.item_ids[i] for r in req.refs
                       if (i := self._item_of(conv, r)) is not None]
@@ -349,6 +362,8 @@ class Manager:
             c.replace_with(req, seeds)
         elif req.kind in ("recommend", "refine"):
             c.refine_with(req, seeds)
+        if req.kind == "chitchat" and not has_slots and conv.shown and _MORE.search(text):
+            req.kind = "refine"  # "anything else?", "other options?": more of the same
         if req.kind == "chitchat" and not has_slots:
             out.action = "unknown" if unknown else "chat"
             if not unknown and self.rules.should_ask(conv, ctx) and conv.turn > 1:

@@ -50,7 +50,7 @@ class RulePlanner:
         """Fill ``out.items`` with the best ``n`` items for the standing request."""
         n = n or self.list_size
         c = conv.constraints
-        seeds = list(c.seeds) or ([] if ctx.user is not None else conv.liked[-3:])
+        seeds = list(c.seeds)
         if seeds:
             pool: list[int] = []
             for s in seeds:
@@ -82,6 +82,8 @@ class RulePlanner:
         out.items = _indices(ctx, r)
         out.personalised = bool(r.get("personalised"))
         out.action = "recommend" if out.items else "empty"
+        out.exhausted = not out.items and ctx.bus.items is not None and bool(
+            ctx.shown_or_rejected().size)
 
     def ask(self, conv: Conversation, ctx: ToolContext, emit: Emit, out: Outcome) -> bool:
         """Ask the graph policy's best yes/no question; False when none is worth asking."""

@@ -45,6 +45,7 @@ class Outcome:
     unknown_titles: list[str] = field(default_factory=list)
     relaxed: list[str] = field(default_factory=list)
     personalised: bool = False
+    exhausted: bool = False  # items match, but every one was shown or turned down already
     facts: Facts = field(default_factory=Facts)
 
 
@@ -74,9 +75,10 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
         parts.append(f"Here {'is' if n == 1 else 'are'} {n} {basis}"
                      + (f" for {what}" if what else "") + ":")
     elif out.action == "empty":
-        what = conv.constraints.describe()
-        parts.append("Nothing in the catalog matches " + (what or "that")
-                     + ". Try dropping a condition.")
+        what = conv.constraints.describe() or "that"
+        parts.append(f"You've seen everything that matches {what}. Try dropping a condition."
+                     if out.exhausted else
+                     f"Nothing in the catalog matches {what}. Try dropping a condition.")
     elif out.action == "ask" and out.question:
         fld, value = out.question
         parts.append(_question(fld, value, catalog))

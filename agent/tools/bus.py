@@ -94,6 +94,7 @@ class ToolContext:
     semantic: SemanticIndex | None = None
     policy_context: PolicyContext | None = None
     model_name: str = "als"
+    liked: tuple[int, ...] = ()  # items liked in this conversation (dense), for new users
 
     def db(self) -> Engine:
         if self.engine is None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from agent.tools.base import Tool
 from agent.tools.bus import ToolContext
 from agent.tools.items import MAX_SHOWN, as_ids, cards
@@ -35,6 +37,16 @@ class RankItems(Tool):
                 used = model.name
             except UnknownUserError:
                 ranked = None  # no history in the model: popularity is the honest fallback
+        if ranked is None and ctx.liked and hasattr(ctx.model(), "fold_in"):
+            # No history in the model, but likes in this chat: fold them into a user vector.
+            model = ctx.model()
+            vec = model.fold_in(list(ctx.liked))  # type: ignore[attr-defined]
+            skip_all = np.union1d(np.asarray(skip, dtype=np.int64),
+                                  np.asarray(ctx.liked, dtype=np.int64))
+            ranked = model.rank_for_vector(  # type: ignore[attr-defined]
+                vec, args["n"], candidates=None if cand is None else np.asarray(cand),
+                exclude=skip_all)
+            used = f"{model.name}+session"
         if ranked is None:
             pop = ctx.popular()
             # popularity ignores who asks; any valid index will do, and a new user saw nothing

@@ -53,6 +53,7 @@ class MFRecommender(Recommender):
         self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._index = None  # an attached index holds the old factors
+        self.__dict__.pop("_gram", None)
 
     def attach_index(self, index: ItemIndex | None) -> None:
         """Answer ``recommend`` without candidates from ``index`` (over ``item_factors``).
@@ -78,6 +79,15 @@ class MFRecommender(Recommender):
         # rescore exactly so ties and rounding order as without the index
         return top_k(ids, self._scores_of(user, ids), n)
 
+    def rank_for_vector(self, vector: np.ndarray, n: int, *, candidates: np.ndarray | None,
+                        exclude: np.ndarray) -> Ranked:
+        """Top ``n`` items for a folded-in ``vector`` (among ``candidates`` when given)."""
+        ids = np.arange(self.n_items) if candidates is None else np.unique(candidates)
+        ids = ids[~np.isin(ids, exclude)]
+        if not len(ids):
+            return Ranked.empty()
+        return top_k(ids, (self.item_factors[ids] @ vector).astype(np.float32), n)
+
     def _scores(self, users: np.ndarray) -> np.ndarray:
         return self.user_factors[users] @ self.item_factors.T
 
@@ -97,6 +107,7 @@ class MFRecommender(Recommender):
         self.user_factors = np.ascontiguousarray(arrays["user_factors"], dtype=np.float32)
         self.item_factors = np.ascontiguousarray(arrays["item_factors"], dtype=np.float32)
         self._index = None
+        self.__dict__.pop("_gram", None)
 
 
 class ALSRecommender(MFRecommender):
@@ -140,6 +151,25 @@ class ALSRecommender(MFRecommender):
         # implicit's bm25_weight treats rows as documents: weight items x users, as its examples do
         return bm25_weight(user_items.T, K1=self.bm25_k1, B=self.bm25_b).T.tocsr().astype(
             np.float32)
+
+    def fold_in(self, liked: np.ndarray | list[int], regularization: float = 1.0
+                ) -> np.ndarray:
+        """A user vector for someone the model never saw, from items they just liked.
+
+        The implicit-ALS user solve with confidence 2 on the liked items and 1 elsewhere:
+        ``(YᵀY + Y_lᵀY_l + λI) u = 2 Y_lᵀ 1``; one d×d solve, so it runs per chat turn.
+        """
+        self._fitted()
+        y = self.item_factors
+        liked = self._check_items(liked, "liked")
+        if not len(liked):
+            return np.zeros(y.shape[1], dtype=np.float32)
+        gram = self.__dict__.get("_gram")
+        if gram is None:  # YᵀY over all items: cached, the factors are fixed after fit
+            gram = self.__dict__["_gram"] = (y.T.astype(np.float64) @ y)
+        yl = y[liked].astype(np.float64)
+        a = gram + yl.T @ yl + regularization * np.eye(y.shape[1])
+        return np.linalg.solve(a, 2.0 * yl.sum(axis=0)).astype(np.float32)
 
 
 class BPRRecommender(MFRecommender):

@@ -112,8 +112,17 @@ def test_known_user_is_personalised(template_manager: Manager) -> None:
 def test_conversation_json_round_trip(template_manager: Manager) -> None:
     m = template_manager
     conv = m.start(None)
-    m.respond(conv, "action from the 90s, no comedy")
+    m.respond(conv, "action after 1960, no comedy")
     m.respond(conv, "loved the first one")
     back = Conversation.from_json(conv.to_json())
     assert back == conv
     assert m.respond(back, "more like that")["action"] == "recommend"
+
+
+def test_likes_personalise_a_new_user(template_manager: Manager) -> None:
+    m = template_manager
+    conv = m.start(None)
+    m.respond(conv, "some drama")
+    m.respond(conv, "loved the first one")
+    r = m.respond(conv, "anything else?")
+    assert r["action"] == "recommend" and "picked for your taste" in r["text"]
