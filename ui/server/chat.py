@@ -1,0 +1,209 @@
+"""``/ws/chat``: the chat socket.
+
+Protocol (JSON text frames, at most ``max_ws_message`` bytes each):
+
+    client -> {"type": "hello", "token": "tb_...", "session_id": 12 | null, "catalog": "..."}
+    server <- {"type": "ready", "session": {...}, "shown": [card, ...]}
+    client -> {"type": "message", "text": "some 90s sci-fi"}
+    server <- {"type": "text", "delta": "..."} ... {"type": "tool", ...} {"type": "items", ...}
+              {"type": "question", ...} then {"type": "done", "message_id": ..., ...}
+              or {"type": "error", "code", "message", "recoverable"}
+    client -> {"type": "feedback", "item_id": "1", "kind": "like"}  server <- {"type": "ack", ...}
+    client -> {"type": "ping"}                                      server <- {"type": "pong"}
+
+A bad frame after hello (not JSON, unknown type, missing fields) gets an error event and the
+socket stays open. Close codes: 4400 no or bad hello, 4401 bad token, 4404 session not yours
+or unknown, 4408 no hello in time, 1009 frame too big.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from recsys.errors import TastebudError
+from ui.server.feedback import record_feedback
+from ui.server.schemas import MAX_TEXT, FeedbackIn
+from ui.server.services import Services
+from ui.server.turns import TurnResult, error_event, stream_turn
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+BAD_REQUEST, UNAUTHORIZED, NOT_FOUND, HELLO_TIMEOUT, TOO_BIG = 4400, 4401, 4404, 4408, 1009
+
+
+class Hello(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    token: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    session_id: int | None = Field(default=None, ge=1, le=2**62)
+    catalog: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class Say(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: str
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=MAX_TEXT)]
+
+
+class BadFrame(Exception):
+    """A frame we cannot use; ``close`` is set when the socket must close."""
+
+    def __init__(self, code: str, message: str, close: int | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.close = code, message, close
+
+
+def _invalid(e: ValidationError) -> str:
+    first = e.errors()[0]
+    where = ".".join(str(x) for x in first["loc"]) or "message"
+    return f"{where}: {first['msg']}"
+
+
+async def _receive(ws: WebSocket, limit: int) -> dict[str, Any]:
+    msg = await ws.receive()
+    if msg["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(msg.get("code", 1000))
+    raw = msg.get("text")
+    if raw is None:
+        raw_bytes = msg.get("bytes") or b""
+        if len(raw_bytes) > limit:
+            raise BadFrame("too_big", f"frames are limited to {limit} bytes", TOO_BIG)
+        raw = raw_bytes.decode("utf-8", errors="replace")
+    if len(raw.encode("utf-8")) > limit:
+        raise BadFrame("too_big", f"frames are limited to {limit} bytes; send shorter "
+                                  "messages", TOO_BIG)
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadFrame("bad_json", 'the frame is not JSON; send an object like '
+                                   '{"type": "message", "text": "..."}') from None
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise BadFrame("bad_request", 'send a JSON object with a "type" (hello, message, '
+                                      'feedback or ping)')
+    return data
+
+
+async def _close(ws: WebSocket, close: int, code: str, message: str) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # the client already left
+        await ws.send_json(error_event(code, message, recoverable=False))
+        await ws.close(close, reason=message[:120])
+
+
+@router.websocket("/ws/chat")
+async def chat(ws: WebSocket) -> None:
+    """Chat in one session: hello first, then messages, feedback and pings."""
+    svc: Services = ws.app.state.services
+    await ws.accept()
+    with contextlib.suppress(WebSocketDisconnect):  # the client left: nothing to answer
+        await _serve(ws, svc)
+
+
+async def _serve(ws: WebSocket, svc: Services) -> None:
+    from profiles.errors import AuthenticationError, ForbiddenError, NotFoundError
+
+    limit, store = svc.server.max_ws_message, svc.store
+    try:
+        first = await asyncio.wait_for(_receive(ws, limit), svc.server.hello_timeout_s)
+        if first["type"] != "hello":
+            raise BadFrame("hello_first", 'say hello first: {"type": "hello", "token": "...", '
+                                          '"session_id": null}', BAD_REQUEST)
+        hello = Hello.model_validate(first)
+    except TimeoutError:
+        return await _close(ws, HELLO_TIMEOUT, "timeout",
+                            f"no hello within {svc.server.hello_timeout_s:g} s")
+    except BadFrame as e:
+        return await _close(ws, e.close or BAD_REQUEST, e.code, e.message)
+    except ValidationError as e:
+        return await _close(ws, BAD_REQUEST, "bad_request", "hello: " + _invalid(e))
+    try:
+        user = await run_in_threadpool(store.authenticate, hello.token)
+    except AuthenticationError as e:
+        return await _close(ws, UNAUTHORIZED, "unauthorized", str(e))
+    try:
+        if hello.session_id is not None:
+            session = await run_in_threadpool(store.get_session, user.id, hello.session_id)
+        else:
+            name = await run_in_threadpool(svc.catalog_name, hello.catalog)
+            session = await run_in_threadpool(store.create_session, user.id, name)
+        manager = await svc.pool.aget(session.catalog)
+    except (NotFoundError, ForbiddenError):
+        return await _close(ws, NOT_FOUND, "not_found",
+                            f"no session {hello.session_id} among yours; start a new one")
+    except TastebudError as e:
+        return await _close(ws, NOT_FOUND, "not_found", str(e))
+    conv = await run_in_threadpool(svc.conversation, session, manager)
+    state = conv.to_json()
+    await ws.send_json({"type": "ready", "session": session.model_dump(mode="json"),
+                        "shown": svc.cards(manager, conv.shown)})
+    while True:
+        try:
+            data = await _receive(ws, limit)
+        except BadFrame as e:
+            if e.close:
+                return await _close(ws, e.close, e.code, e.message)
+            await ws.send_json(error_event(e.code, e.message))
+            continue
+        kind = data["type"]
+        try:
+            if kind == "message":
+                say = Say.model_validate(data)
+                state = await _turn(ws, svc, user.id, session, manager, state, say.text)
+            elif kind == "feedback":
+                body = FeedbackIn.model_validate({k: v for k, v in data.items() if k != "type"})
+                fb = await run_in_threadpool(record_feedback, svc, user.id, session.id, body)
+                state = (await run_in_threadpool(svc.conversation, session, manager)).to_json()
+                await ws.send_json({"type": "ack", "of": "feedback", "id": fb.id,
+                                    "item_id": fb.item_id, "kind": fb.kind})
+            elif kind == "ping":
+                await ws.send_json({"type": "pong"})
+            elif kind == "hello":
+                await ws.send_json(error_event("bad_request", "already said hello; to switch "
+                                               "sessions open a new socket"))
+            else:
+                await ws.send_json(error_event(
+                    "unknown_type", f"unknown event type '{kind[:40]}'; send message, "
+                                    "feedback or ping"))
+        except ValidationError as e:
+            await ws.send_json(error_event("bad_request", f"{kind[:40]}: {_invalid(e)}"))
+        except TastebudError as e:
+            from ui.server.app import _status
+
+            await ws.send_json(error_event("rejected", _status(e)[1]))
+
+
+async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manager: Any,
+                state: dict[str, Any], text: str) -> dict[str, Any]:
+    """Run one turn, streaming its events; store it; return the state to continue from."""
+    store = svc.store
+    await run_in_threadpool(store.add_message, user_id, session.id, "user", text)
+    result = TurnResult()
+    async for ev in stream_turn(manager, state, text, svc.gate, svc.server.turn_timeout_s,
+                                result):
+        if ev["type"] == "done" and result.conversation is not None:
+            msg = await run_in_threadpool(_persist, svc, user_id, session, result)
+            ev = {**ev, "message_id": msg}
+        await ws.send_json(ev)
+    return result.conversation.to_json() if result.conversation is not None else state
+
+
+def _persist(svc: Services, user_id: int, session: Any, result: TurnResult) -> int:
+    """Store the assistant's reply with its tool trace and items, then the new state."""
+    assert result.conversation is not None
+    done = result.done
+    trace = [{"step": "request", "kind": done.get("kind"), "action": done.get("action"),
+              "request": done.get("request"), "reply_source": done.get("reply_source"),
+              "ms": done.get("ms")}, *done.get("trace", [])]
+    msg = svc.store.add_message(user_id, session.id, "assistant", done.get("text", ""),
+                                tool_trace=trace, items=[c["id"] for c in result.items])
+    svc.save_conversation(session, result.conversation)
+    return msg.id

@@ -1,0 +1,35 @@
+"""Sign-up and the signed-in account."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from ui.server.deps import ServicesDep, UserDep
+from ui.server.schemas import Rename, SignedUp, SignUp, User
+
+router = APIRouter(prefix="/api", tags=["users"])
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, response_model=SignedUp)
+def sign_up(body: SignUp, svc: ServicesDep) -> SignedUp:
+    """Create an account; the token in the answer is shown once (only its hash is kept)."""
+    user, token = svc.store.create_user(body.name)
+    return SignedUp(user=user, token=token)
+
+
+@router.get("/me", response_model=User)
+def me(user: UserDep) -> User:
+    return user
+
+
+@router.patch("/me", response_model=User)
+def rename(body: Rename, user: UserDep, svc: ServicesDep) -> User:
+    return svc.store.rename_user(user.id, body.name)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+def delete_account(user: UserDep, svc: ServicesDep) -> None:
+    """Delete the account with its sessions, feedback and profile."""
+    for s in svc.store.list_sessions(user.id, limit=10_000):
+        svc.states.forget(s.id)
+    svc.store.delete_user(user.id)

@@ -1,0 +1,66 @@
+"""What the routes share: settings, the profile store, session states, managers, the turn gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ui.server.conversations import ConversationStates
+from ui.server.managers import ManagerPool, TurnGate
+from ui.server.settings import ServerSettings
+
+if TYPE_CHECKING:
+    from agent.manager import Conversation, Manager
+    from profiles.models import ChatSession
+    from profiles.store import ProfileStore
+    from recsys.settings import Settings
+
+
+@dataclass
+class Services:
+    """Everything a request needs; one per app (``app.state.services``)."""
+
+    settings: Settings
+    server: ServerSettings
+    store: ProfileStore
+    states: ConversationStates
+    pool: ManagerPool
+    gate: TurnGate
+
+    def catalogs(self) -> list[dict[str, Any]]:
+        """Imported catalogs, with whether their manager is loaded."""
+        from recsys.db import get_engine
+        from recsys.store import list_catalogs
+
+        loaded = set(self.pool.loaded())
+        return [{"name": c.name, "title": c.title or c.name, "items": c.n_items,
+                 "users": c.n_users, "loaded": c.name in loaded,
+                 "default": c.name == self.settings.catalog}
+                for c in sorted(list_catalogs(get_engine(self.settings.database_url)),
+                                key=lambda c: c.name)]
+
+    def catalog_name(self, name: str | None) -> str:
+        """``name`` or the default catalog; an unknown name lists the imported ones."""
+        from recsys.errors import UnknownNameError
+
+        name = name or self.settings.catalog
+        names = [c["name"] for c in self.catalogs()]
+        if name not in names:
+            raise UnknownNameError("catalog", name, names)
+        return name
+
+    def conversation(self, session: ChatSession, manager: Manager) -> Conversation:
+        """The session's dialogue state (a fresh one if none was saved yet)."""
+        from agent.manager import Conversation
+
+        data = self.states.load(session.user_id, session.id)
+        return Conversation.from_json(data) if data else manager.start(None)
+
+    def save_conversation(self, session: ChatSession, conv: Conversation) -> None:
+        self.states.save(session.user_id, session.id, conv.to_json())
+
+    def cards(self, manager: Manager, item_ids: list[str]) -> list[dict[str, Any]]:
+        """Item cards for catalog ids, in order; ids the catalog no longer has are left out."""
+        index = manager.catalog.item_index
+        return [manager.card(index[i], k + 1) for k, i in enumerate(
+            [i for i in item_ids if i in index])]
