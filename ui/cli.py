@@ -33,6 +33,9 @@ def _register_subcommands() -> None:
 
     app.command("parse")(parse)
     app.command("chat")(chat)
+    from ui.cli_serve import serve
+
+    app.command("serve")(serve)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

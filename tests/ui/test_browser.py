@@ -1,0 +1,136 @@
+"""The page as a person uses it, in Debian's Chromium driven by Playwright: sign up, ask, see
+streamed text and cards, like, "why?", edit the list, reload and find the session again."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from tests.ui.conftest import REPLY
+
+CHROMIUM = "/usr/bin/chromium"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} not found; install Debian's chromium (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(reason + " (CI must run the browser test)")
+        pytest.skip(reason)
+    pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
+    return CHROMIUM
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_app(make_app: Callable[..., FastAPI]) -> Iterator[tuple[str, FastAPI]]:
+    """The app (tiny catalog, scripted LLM) served by uvicorn on a free loopback port."""
+    import httpx
+    import uvicorn
+
+    app = make_app()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           ws_max_size=16_384))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            if httpx.get(url + "/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    yield url, app
+    server.should_exit = True
+    thread.join(10)
+
+
+def _wait(cond: Callable[[], Any], timeout: float = 5.0) -> Any:
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if v := cond():
+            return v
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_person_chats_rates_edits_and_comes_back(chromium: str, live_app: tuple[str, FastAPI],
+                                                  tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, app = live_app
+    store = app.state.services.store
+    shots = Path(os.environ.get("TEST_ARTIFACTS_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.get_by_test_id("name").fill("Ada")
+        page.get_by_test_id("signup").click()
+        expect(page.locator("#who")).to_have_text("signed in as Ada")
+        expect(page.locator("#sessions li")).to_have_count(1)  # the new chat's session
+        # count the page's updates of the reply: streamed text arrives in pieces
+        page.evaluate("""() => { window.updates = 0; new MutationObserver(
+            () => window.updates++).observe(document.querySelector('#log'),
+            {subtree: true, childList: true, characterData: true}); }""")
+        page.get_by_test_id("text").fill("some comedy please")
+        page.get_by_test_id("send").click()
+        expect(page.locator("#log li.assistant")).to_have_text(REPLY)
+        assert page.evaluate("window.updates") >= 4
+        cards = page.locator("#list .card")
+        expect(cards).to_have_count(5)
+        expect(cards.first).to_contain_text("Comedy")
+        first_id = cards.first.get_attribute("data-id")
+        second_id = cards.nth(1).get_attribute("data-id")
+
+        cards.first.locator("[data-action=like]").click()
+        expect(cards.first.locator("[data-action=like]")).to_have_class("on")
+        cards.first.locator("[data-action=why]").click()
+        why = cards.first.get_by_test_id("why")
+        expect(why).not_to_have_text("…")
+        assert why.inner_text().strip()
+        page.screenshot(path=str(shots / "tastebud-chat.png"), full_page=True)
+
+        cards.nth(1).locator("[data-action=remove]").click()
+        expect(cards).to_have_count(4)
+        user = store.authenticate(page.evaluate("localStorage.getItem('tastebud.token')"))
+        (session,) = store.list_sessions(user.id)
+        _wait(lambda: store.list_edits_for(user.id, session_id=session.id))
+        fb = store.feedback_for(user.id, session_id=session.id)
+        assert [(f.item_id, f.kind) for f in fb] == [(first_id, "like")]
+
+        page.reload()
+        expect(page.locator("#sessions li")).to_contain_text(["some comedy please"])
+        expect(page.locator("#log li.user")).to_have_text("some comedy please")
+        expect(page.locator("#log li.assistant")).to_have_text(REPLY)
+        expect(cards).to_have_count(4)
+        assert second_id not in [c.get_attribute("data-id") for c in cards.all()]
+        expect(cards.first.locator("[data-action=like]")).to_have_class("on")
+
+        page.set_viewport_size({"width": 390, "height": 844})  # a phone
+        expect(page.get_by_test_id("send")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+        expect(cards.first).to_be_visible()
+        page.screenshot(path=str(shots / "tastebud-phone.png"), full_page=True)
+        browser.close()
+    assert not errors, errors
+    assert (shots / "tastebud-chat.png").stat().st_size > 10_000

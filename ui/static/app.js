@@ -1,0 +1,316 @@
+// Tastebud's page: sign-up, sessions, the chat socket and the editable recommendation list.
+// Plain JS, no build step. The socket protocol is described in ui/server/chat.py.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+const state = {
+  token: localStorage.getItem("tastebud.token"),
+  catalog: localStorage.getItem("tastebud.catalog"),
+  session: null,     // the open session's id
+  ws: null,
+  list: [],          // the cards on the list panel, in order
+  reactions: {},     // item id -> like | dislike | seen
+  bubble: null,      // the assistant message being streamed
+  busy: false,
+};
+
+// ------------------------------------------------------------------ REST
+async function api(method, path, body) {
+  const headers = { "Content-Type": "application/json" };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  const r = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+  if (r.status === 401) { showSignup(); throw new Error("please sign in"); }
+  if (!r.ok) {
+    let detail = r.statusText;
+    try { const j = await r.json(); detail = typeof j.detail === "string" ? j.detail : JSON.stringify(j.detail); } catch (_) { /* not JSON */ }
+    throw new Error(detail);
+  }
+  return r.status === 204 ? null : r.json();
+}
+
+// ------------------------------------------------------------------ sign-up
+function showSignup() { $("#signup").hidden = false; $("#name").focus(); }
+
+$("#signup-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    const r = await fetch("/api/users", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name: $("#name").value }) });
+    if (!r.ok) throw new Error((await r.json()).detail?.[0]?.msg || "sign-up failed");
+    const j = await r.json();
+    setToken(j.token);
+  } catch (err) { $("#signup-error").textContent = err.message; }
+});
+$("#use-token").addEventListener("click", () => setToken($("#token-in").value.trim()));
+
+function setToken(token) {
+  state.token = token;
+  localStorage.setItem("tastebud.token", token);
+  $("#signup").hidden = true;
+  boot();
+}
+
+// ------------------------------------------------------------------ catalogs and sessions
+async function loadCatalogs() {
+  const cats = await api("GET", "/api/catalogs");
+  const sel = $("#catalog");
+  sel.innerHTML = "";
+  for (const c of cats) {
+    const o = new Option(c.title, c.name);
+    o.title = `${c.items} items, ${c.users} users`;
+    sel.add(o);
+  }
+  const wanted = cats.find((c) => c.name === state.catalog) || cats.find((c) => c.default) || cats[0];
+  if (wanted) { sel.value = wanted.name; state.catalog = wanted.name; }
+}
+$("#catalog").addEventListener("change", (e) => {
+  state.catalog = e.target.value;
+  localStorage.setItem("tastebud.catalog", state.catalog);
+  newChat();
+});
+
+async function loadSessions() {
+  const sessions = await api("GET", "/api/sessions");
+  const ul = $("#sessions");
+  ul.innerHTML = "";
+  for (const s of sessions) {
+    const li = document.createElement("li");
+    li.dataset.id = s.id;
+    li.className = s.id === state.session ? "current" : "";
+    li.textContent = s.title || "(new chat)";
+    const small = document.createElement("small");
+    small.textContent = `${s.catalog} · ${new Date(s.updated_at).toLocaleString()}`;
+    li.append(small);
+    li.addEventListener("click", () => { openSession(s.id); $("#sidebar").classList.remove("open"); });
+    ul.append(li);
+  }
+}
+$("#menu").addEventListener("click", () => $("#sidebar").classList.toggle("open"));
+$("#new-chat").addEventListener("click", () => newChat());
+
+function newChat() {
+  state.session = null;
+  localStorage.removeItem("tastebud.session");
+  $("#log").innerHTML = "";
+  renderList([]);
+  connect(null);
+  loadSessions();
+}
+
+async function openSession(id) {
+  const s = await api("GET", `/api/sessions/${id}`);
+  state.session = s.session.id;
+  state.catalog = s.session.catalog;
+  $("#catalog").value = state.catalog;
+  localStorage.setItem("tastebud.session", String(id));
+  $("#log").innerHTML = "";
+  for (const m of s.messages) addMessage(m.role, m.text);
+  state.reactions = {};
+  for (const i of s.liked) state.reactions[i] = "like";
+  for (const i of s.disliked) state.reactions[i] = "dislike";
+  for (const i of s.seen) state.reactions[i] = "seen";
+  renderList(s.shown);
+  connect(state.session);
+  loadSessions();
+}
+
+// ------------------------------------------------------------------ the chat socket
+function connect(sessionId) {
+  if (state.ws) { state.ws.onclose = null; state.ws.close(); }
+  const proto = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${proto}://${location.host}/ws/chat`);
+  state.ws = ws;
+  state.ready = new Promise((resolve) => { state.onReady = resolve; });
+  ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: state.token,
+    session_id: sessionId, catalog: state.catalog }));
+  ws.onmessage = (e) => handle(JSON.parse(e.data));
+  ws.onclose = (e) => {
+    if (e.code === 4401) { showSignup(); return; }
+    if (e.code === 4404) { newChat(); return; }
+    setBusy(false);
+    if (state.ws === ws) setTimeout(() => state.ws === ws && connect(state.session), 2000);
+  };
+}
+
+function handle(ev) {
+  switch (ev.type) {
+    case "ready":
+      state.session = ev.session.id;
+      localStorage.setItem("tastebud.session", String(state.session));
+      if (ev.shown.length && !state.list.length) renderList(ev.shown);
+      state.onReady();
+      loadSessions();
+      break;
+    case "text":
+      if (!state.bubble) state.bubble = addMessage("assistant", "", "streaming");
+      state.bubble.textContent += ev.delta;
+      scrollLog();
+      break;
+    case "items":
+      renderList(ev.items);
+      break;
+    case "question":
+      quickReplies(["yes", "no"]);
+      break;
+    case "tool":
+      break;  // the trace is stored with the message; the page shows results, not steps
+    case "done":
+      if (!state.bubble) state.bubble = addMessage("assistant", ev.text);
+      state.bubble.classList.remove("streaming");
+      state.bubble = null;
+      setBusy(false);
+      loadSessions();
+      break;
+    case "error":
+      if (state.bubble) { state.bubble.classList.remove("streaming"); state.bubble = null; }
+      addMessage("assistant", ev.message, "error");
+      setBusy(false);
+      break;
+    case "ack": case "pong":
+      break;
+  }
+}
+
+function addMessage(role, text, extra) {
+  const li = document.createElement("li");
+  li.className = `${role} ${extra || ""}`.trim();
+  li.textContent = text;
+  $("#log").append(li);
+  scrollLog();
+  return li;
+}
+function scrollLog() { const log = $("#log"); log.scrollTop = log.scrollHeight; }
+function setBusy(b) { state.busy = b; $("#say button").disabled = b; }
+
+async function send(text) {
+  text = text.trim();
+  if (!text || state.busy) return;
+  await state.ready;
+  quickReplies([]);
+  addMessage("user", text);
+  setBusy(true);
+  state.ws.send(JSON.stringify({ type: "message", text }));
+}
+$("#say").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const input = $("#text");
+  send(input.value);
+  input.value = "";
+});
+
+function quickReplies(words) {
+  const box = $("#quick");
+  box.innerHTML = "";
+  for (const w of words) {
+    const b = document.createElement("button");
+    b.textContent = w;
+    b.addEventListener("click", () => send(w));
+    box.append(b);
+  }
+}
+
+// ------------------------------------------------------------------ the list
+function renderList(cards) {
+  state.list = cards.map((c, k) => ({ ...c, position: k + 1 }));
+  $("#list-hint").hidden = state.list.length > 0;
+  const ol = $("#list");
+  ol.innerHTML = "";
+  state.list.forEach((c, k) => ol.append(card(c, k)));
+}
+
+function card(c, k) {
+  const li = document.createElement("li");
+  li.className = "card";
+  li.dataset.id = c.id;
+  li.dataset.testid = "card";
+  const h = document.createElement("h3");
+  h.textContent = `${k + 1}. ${c.title}${c.year && !c.title.includes(`(${c.year})`) ? ` (${c.year})` : ""}`;
+  const attrs = document.createElement("div");
+  attrs.className = "attrs";
+  attrs.textContent = Object.entries(c.attributes || {}).map(([f, v]) => `${f}: ${v.join(", ")}`).join(" · ");
+  const react = row([
+    ["like", "like", () => feedback(c.id, "like")], ["dislike", "dislike", () => feedback(c.id, "dislike")],
+    ["seen", "seen", () => feedback(c.id, "seen")], ["why?", "why", () => why(c.id, li)],
+  ]);
+  for (const b of react.children) if (state.reactions[c.id] === b.dataset.action) b.classList.add("on");
+  const edit = row([
+    ["↑", "up", () => move(k, -1)], ["↓", "down", () => move(k, 1)],
+    ["remove", "remove", () => remove(k)], ["swap", "swap", () => send(`swap number ${k + 1}`)],
+  ]);
+  li.append(h, attrs, react, edit);
+  return li;
+}
+
+function row(buttons) {
+  const div = document.createElement("div");
+  div.className = "row";
+  for (const [label, action, fn] of buttons) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = label;
+    b.dataset.action = action;
+    b.title = action;
+    b.addEventListener("click", fn);
+    div.append(b);
+  }
+  return div;
+}
+
+async function feedback(itemId, kind) {
+  if (!state.session) return;
+  await api("POST", `/api/sessions/${state.session}/feedback`, { item_id: itemId, kind });
+  state.reactions[itemId] = kind;
+  renderList(state.list);
+}
+
+async function why(itemId, li) {
+  const old = li.querySelector(".why");
+  if (old) { old.remove(); return; }
+  const box = document.createElement("div");
+  box.className = "why";
+  box.dataset.testid = "why";
+  box.textContent = "…";
+  li.append(box);
+  try {
+    const r = await api("GET", `/api/sessions/${state.session}/why/${encodeURIComponent(itemId)}`);
+    const label = (n) => n.type === "item" ? n.title : n.type === "user" ? "you" : `${n.field}: ${n.value}`;
+    const lines = [];
+    if (r.reason) lines.push(r.reason);
+    for (const p of r.paths || []) lines.push(p.map(label).join(" → "));
+    if ((r.neighbours || []).length) lines.push("close to: " + r.neighbours.map((n) => n.title).join(", "));
+    box.textContent = lines.join("\n") || "No path found: it is popular with people like you.";
+  } catch (err) { box.textContent = err.message; }
+}
+
+async function editList(next) {
+  const shown = state.list.map((c) => c.id);
+  renderList(next);
+  if (state.session) {
+    await api("POST", `/api/sessions/${state.session}/list-edits`,
+      { shown, edited: next.map((c) => c.id) });
+  }
+}
+function move(k, d) {
+  const j = k + d;
+  if (j < 0 || j >= state.list.length) return;
+  const next = [...state.list];
+  [next[k], next[j]] = [next[j], next[k]];
+  editList(next);
+}
+function remove(k) { editList(state.list.filter((_, i) => i !== k)); }
+
+// ------------------------------------------------------------------ start
+async function boot() {
+  if (!state.token) { showSignup(); return; }
+  try {
+    const me = await api("GET", "/api/me");
+    $("#who").textContent = `signed in as ${me.name}`;
+    await loadCatalogs();
+    const last = Number(localStorage.getItem("tastebud.session"));
+    if (last) {
+      try { await openSession(last); return; } catch (_) { localStorage.removeItem("tastebud.session"); }
+    }
+    newChat();
+  } catch (err) { console.warn(err); }
+}
+boot();
