@@ -76,7 +76,9 @@ async def stream_turn(manager: Manager, state: dict[str, Any], text: str, gate: 
                         return
                     put(("event", ev))
             finally:
-                events.close()
+                close = getattr(events, "close", None)  # a generator: stop it where it is
+                if close is not None:
+                    close()
             put(("end", None))
         except Exception as e:  # the manager absorbs model errors; this is anything else
             log.exception("chat turn failed")
