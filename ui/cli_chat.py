@@ -64,7 +64,7 @@ def chat(
 
     llm = _chat_model(model)
     typer.echo("Loading the catalog, models and indexes (first run trains them)...", err=True)
-    manager = Manager.open(catalog, _settings(), llm=llm)
+    manager = Manager.open(catalog, _settings(), llm=llm).warm()
     conv = manager.start(user)
     who = f"user {user}" if user else "a new user"
     typer.echo(f"Tastebud · {manager.catalog.title or manager.catalog.name} · {who} · "

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 _DONE = object()
 
 
+SLOTS = 2
+
+
 class LlamaCppChatModel:
     """A GGUF chat model in this process; loaded on first use, one call at a time.
 
@@ -84,8 +87,12 @@ class LlamaCppChatModel:
         self.path = resolve_model(self.name, self.cache_dir)
         params = xllamacpp.CommonParams()
         params.model.path = str(self.path)
-        params.n_ctx = self.n_ctx
-        params.n_parallel = 1  # calls are serialised by our lock; one slot keeps the whole n_ctx
+        # Calls are serialised by our lock, so slots are not for concurrency: each keeps the KV
+        # cache of its last prompt, and the server picks the slot sharing the longest prefix.
+        # Two slots let the understanding prompt (long few-shot prefix) and the reply prompt
+        # stay cached side by side instead of evicting each other every turn.
+        params.n_parallel = SLOTS
+        params.n_ctx = self.n_ctx * SLOTS  # split between the slots: each gets n_ctx
         params.cpuparams.n_threads = self.n_threads
         params.cpuparams_batch.n_threads = self.n_threads
         params.use_jinja = True  # the GGUF's own chat template: needed for native tool calls

@@ -28,6 +28,7 @@ class Facts:
     values: set[tuple[str, str]] = field(default_factory=set)  # asked for / asked about
     years: set[int] = field(default_factory=set)
     quoted: set[str] = field(default_factory=set)  # the user's own words ("not found" titles)
+    text: str = ""  # everything the writer was shown (facts JSON + the user's message)
 
     def add_items(self, catalog: Catalog, items: Iterable[int]) -> None:
         for i in items:
@@ -48,6 +49,8 @@ def check(text: str, facts: Facts, catalog: Catalog, lex: Lexicon) -> list[str]:
     problems += _titles(text, lex, allowed_forms, facts)
     problems += _years(text, facts)
     problems += _values(text, facts, catalog, lex)
+    if facts.text:
+        problems += _names(text, facts.text)
     return list(dict.fromkeys(problems))
 
 
@@ -105,8 +108,8 @@ def _titles(text: str, lex: Lexicon, allowed: set[str], facts: Facts) -> list[st
             if form not in lex.title_items:
                 continue
             toks = form.split()
-            if all(t in COMMON for t in toks):
-                continue
+            if all(t in COMMON for t in toks) or form in lex.attr_phrases:
+                continue  # "War", "Romance": a genre named, not the film of that name
             # one-word titles ("Heat", "Alien") are ordinary words unless written as names
             if size == 1 and toks[0] not in caps:
                 continue
@@ -146,3 +149,60 @@ def _values(text: str, facts: Facts, catalog: Catalog, lex: Lexicon) -> list[str
             if hit and hit[0] == fld and hit[1] not in have and hit[1].lower() in text.lower():
                 out.append(f"'{hit[1]}' is not a {fld} of these items")
     return out
+
+
+_NAME = re.compile(r"\b[A-Z][\w'’-]+")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;]\s+|\n)\W*$")
+FUNCTION_NAMES = {"i", "i'm", "i'll", "i've", "i'd", "tastebud", "ok", "okay", "hi", "hello"}
+
+
+def _names(text: str, allowed_text: str) -> list[str]:
+    """Capitalised words mid-sentence (people, places, titles) the writer was never shown."""
+    vocab = {w.casefold() for w in re.findall(r"[\w'’-]+", allowed_text)}
+    out = []
+    for m in _NAME.finditer(text):
+        word = m.group(0)
+        key = word.casefold()
+        if key in vocab or key in FUNCTION_NAMES or key.rstrip("'s’") in vocab:
+            continue
+        if _SENTENCE_START.search(text[:m.start()]):
+            continue  # any word may start a sentence
+        out.append(f"'{word}' is not in the facts (no names, people or places may be added)")
+    return out
+
+
+# ------------------------------------------------------------------ an independent second reader
+
+_AUDIT_YEAR = re.compile(r"\((\d{4})\)")
+_AUDIT_QUOTED = re.compile(r'"([^"\n]{2,80})"|“([^”\n]{2,80})”|\*\*([^*\n]{2,80})\*\*')
+
+
+def audit(text: str, said: str, returned: set[str], catalog: Catalog) -> list[str]:
+    """Items a reply names that are not in the catalog, or not returned this turn.
+
+    Written apart from ``check`` (which the reply pipeline uses) so benchmarks and tests
+    audit what users read with a reader that shares none of its code.
+    """
+    by_year: dict[str, list[int]] = {}
+    for i, t in enumerate(catalog.titles):
+        if (m := re.search(r"\((\d{4})\)\s*$", t)):
+            by_year.setdefault(m.group(1), []).append(i)
+    titles = [t.casefold() for t in catalog.titles]
+    bad = []
+    for m in _AUDIT_YEAR.finditer(text):
+        before = text[:m.end()].casefold()
+        # the longest catalog title of that year that the text ends with at "(YYYY)"
+        hits = [i for i in by_year.get(m.group(1), []) if before.endswith(titles[i])]
+        if not hits:
+            bad.append(f"not in catalog: ...{text[max(0, m.start() - 50):m.end()]}")
+            continue
+        item = max(hits, key=lambda i: len(titles[i]))
+        if catalog.item_ids[item] not in returned:
+            bad.append(f"not returned this turn: {catalog.titles[item]}")
+    for m in _AUDIT_QUOTED.finditer(text):
+        q = next(g for g in m.groups() if g).strip()
+        if q.casefold() in said.casefold():
+            continue  # the user's own words, e.g. a title echoed as not found
+        if not any(t.startswith(q.casefold()) for t in titles):
+            bad.append(f"quoted, not in catalog: {q}")
+    return bad

@@ -90,6 +90,26 @@ class Manager:
         ctx = ToolContext(catalog=cat, settings=settings).warm()
         return cls(ctx, llm=llm, **kw)
 
+    def warm(self) -> Manager:
+        """Load the LLM and cache both prompt prefixes (understanding and reply) now.
+
+        The first call with a long few-shot prompt evaluates ~1k tokens (seconds on 2 cores);
+        a server or chat does it once at start, not in a person's first turn.
+        """
+        if self.llm is None:
+            return self
+        from agent.llm.base import LLMError
+        from agent.nlu import llm_extract
+
+        try:
+            if self.llm_nlu:
+                llm_extract("something fun for tonight", self.lex, self.llm)
+            conv = self.start(None)
+            self.respond(conv, "a comedy please")
+        except LLMError as e:  # a broken model shows up in the first turn's fallback too
+            log.warning("LLM warm-up failed: %s", e)
+        return self
+
     # ------------------------------------------------------------------ conversations
 
     def start(self, user_id: str | None = None) -> Conversation:

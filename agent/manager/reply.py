@@ -7,7 +7,6 @@ yet the model gets one retry told what was wrong, and then the template answers 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -23,9 +22,14 @@ from agent.nlu.lexicon import Lexicon
 from recsys.catalog import Catalog
 
 log = logging.getLogger(__name__)
-REPLY_TOKENS = 60
-MAX_SENTENCES = 3  # a chat reply, not an essay; stopping early also saves tokens
-_SENTENCE_END = re.compile(r"[.!?…](?:[\"')\]]*)\s+|\n+")
+REPLY_TOKENS = 48
+MAX_SENTENCES = 2  # a chat reply, not an essay; stopping early also saves tokens
+_SENTENCE_END = re.compile(r"[.!?…](?:[\"')\]]*)\s+")
+# "Mr. Smith", "a.k.a. ID4", "Vol. 1", "U.S.": a period that does not end a sentence
+_ABBREV = re.compile(r"(?:\b(?:mr|mrs|ms|dr|st|vs|vol|jr|sr|no|pt|ep)|\b[a-z]|\.[a-z])\.$", re.I)
+# Actions whose template is the answer: facts verbatim from the catalog, acknowledgements,
+# prompts. A small model only adds risk there (measured: invented directors and plots).
+LLM_ACTIONS = ("recommend", "explain", "ask")
 
 
 @dataclass
@@ -164,16 +168,39 @@ def facts_json(out: Outcome, conv: Conversation, catalog: Catalog) -> dict[str, 
         data["not_recorded"] = out.missing_field
     if conv.constraints.describe():
         data["request"] = conv.constraints.describe()
-    data["template"] = template(out, conv, catalog)
+    # a template ending in ":" invites the model to write the list out; the cards show it
+    draft = template(out, conv, catalog).rstrip()
+    data["template"] = draft[:-1] + "." if draft.endswith(":") else draft
     return data
+
+
+def facts_text(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
+    """The facts as short lines (a small model reads plain lines faster than JSON)."""
+    data = facts_json(out, conv, catalog)
+    lines = []
+    if data.get("items"):
+        lines.append("Items: " + "; ".join(
+            f"{c['title']} [{', '.join(next(iter(v for k, v in c.items() if k != 'title'), []))}]"
+            for c in data["items"]))
+    for key, label in (("about", "About"), ("reason", "Reason"), ("request", "Request"),
+                       ("question", "Question"), ("not_found", "Not found"),
+                       ("not_recorded", "Not recorded")):
+        value = data.get(key)
+        if isinstance(value, dict):
+            value = value["title"]
+        elif isinstance(value, list):
+            value = ", ".join(value)
+        if value:
+            lines.append(f"{label}: {value}")
+    lines.append(f"Draft: {data['template']}")
+    return "\n".join(lines)
 
 
 def messages(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog
              ) -> list[Message]:
-    facts = json.dumps(facts_json(out, conv, catalog), ensure_ascii=False)
     return [Message.system(system_prompt()),
-            Message.user(f"User: {user_text}\nFACTS: {facts}\n"
-                         "Write the reply (the 'template' is a correct fallback to improve on).")]
+            Message.user(f"User: {user_text}\nFACTS:\n{facts_text(out, conv, catalog)}\n"
+                         "Reply (improve the draft; keep it true):")]
 
 
 @dataclass
@@ -191,13 +218,14 @@ def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, le
           llm: ChatModel | None, written: Written) -> Iterator[str]:
     """Yield the reply in small deltas; ``written`` records what was sent and why."""
     fallback = template(out, conv, catalog)
-    if llm is None:
+    if llm is None or out.action not in LLM_ACTIONS:
         yield from _deltas(fallback)
         written.text = fallback
         return
     import time
 
     msgs = messages(user_text, out, conv, catalog)
+    out.facts.text = msgs[-1].content  # the user's words and the facts: names may come from it
     sent: list[str] = []
     for attempt in range(2):
         t0 = time.perf_counter()
@@ -235,14 +263,28 @@ def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, le
 
 
 def _sentences(tokens: Iterator[str], written: Written) -> Iterator[str]:
-    """Whole sentences (with their trailing space) from a token stream."""
+    """Whole sentences (with their trailing space) from a token stream; a newline ends all.
+
+    A reply is prose: a line break means the model started a list the cards already show.
+    """
     buf = ""
     for tok in tokens:
         written.tokens += 1
         buf += tok
-        while (m := _SENTENCE_END.search(buf)) is not None:
-            yield buf[:m.end()]
-            buf = buf[m.end():]
+        if "\n" in buf:
+            head = buf.split("\n", 1)[0]
+            if head.strip():
+                yield head
+            return
+        start = 0
+        for m in _SENTENCE_END.finditer(buf):
+            cut = buf[:m.end()]
+            body = cut.rstrip()
+            if _ABBREV.search(body.rstrip("\"')]")) or cut.count("(") > cut.count(")"):
+                continue
+            yield buf[start:m.end()]
+            start = m.end()
+        buf = buf[start:]
     if buf.strip():
         yield buf
 

@@ -17,10 +17,8 @@ def test_scripted_conversation(make_manager: Callable[..., Manager]) -> None:
     llm = ScriptedChatModel([
         "Here are some Action picks for you.",  # 1 recommend
         "These skip Horror entirely.",  # 2 refine (Horror named: the user asked to avoid it)
-        "Noted, glad you liked it!",  # 3 feedback
         "Because it is Action, which you asked for.",  # 4 why
-        "It is an Action film.",  # 5 fact
-        "Sorry, I couldn't find that one.",  # 6 unknown title
+        # feedback, facts and "not found" are answered by the template: no LLM call
     ], name="fake")
     m = make_manager(llm)
     conv = m.start(None)
@@ -44,6 +42,7 @@ def test_scripted_conversation(make_manager: Callable[..., Manager]) -> None:
     second = r2["items"][1]
     r3 = m.respond(conv, "I loved number 2")
     assert r3["action"] == "ack" and conv.liked == [second["id"]]
+    assert r3["reply_source"] == "template" and second["title"] in r3["text"]
     assert r3["items"] is None  # feedback does not change the list on screen
 
     r4 = m.respond(conv, "why that one?")
@@ -54,10 +53,11 @@ def test_scripted_conversation(make_manager: Callable[..., Manager]) -> None:
     r5 = m.respond(conv, f"what genre is {second['title'].split(' (')[0]}?")
     assert r5["action"] == "fact"
     assert r5["trace"][0]["tool"] == "lookup_item"
+    assert r5["text"].startswith(second["title"]) and "genre: " in r5["text"]
 
     r6 = m.respond(conv, "anything like Blorptastic Voyage?")
     assert r6["action"] == "unknown" and r6["items"] is None
-    assert r6["reply_source"] == "llm"
+    assert "couldn't find “Blorptastic Voyage”" in r6["text"]
     assert llm.remaining == 0
     # every item ever shown is a real catalog item
     assert all(i in cat.item_index for i in conv.ever_shown)

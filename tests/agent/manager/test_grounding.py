@@ -10,6 +10,7 @@ from agent.llm.base import LLMTimeoutError
 from agent.llm.scripted import ScriptedChatModel, Timeout
 from agent.manager import Manager
 from agent.manager.grounding import Facts, check
+from agent.manager.reply import LLM_ACTIONS
 from agent.nlu import lexicon_for
 from recsys.catalog import Catalog
 
@@ -96,12 +97,11 @@ class EchoTemplate:
     name = "echo"
 
     def stream(self, messages, **kw):  # type: ignore[no-untyped-def]
-        import json
         import re
 
-        facts = re.search(r"FACTS: (\{.*\})\n", messages[-1].content)
-        assert facts, messages[-1].content
-        yield json.loads(facts.group(1))["template"]
+        draft = re.search(r"^Draft: (.*)$", messages[-1].content, re.M)
+        assert draft, messages[-1].content
+        yield draft.group(1)
 
     def generate(self, *a, **kw):  # type: ignore[no-untyped-def]
         raise AssertionError("not used with llm_nlu=False and the rule planner")
@@ -118,7 +118,9 @@ def test_templates_pass_their_own_check(make_manager: Callable[..., Manager]) ->
                 "more like the first one", "hello", "horror from 1800"]
         for text in said:
             done = list(m.turn(conv, text))[-1].data
-            assert done["reply_source"] == "llm", (text, done["problems"], done["text"])
+            want = "llm" if done["action"] in LLM_ACTIONS else "template"
+            assert done["reply_source"] == want, (text, done["problems"], done["text"])
+            assert not done["problems"], (text, done["problems"])
 
 
 def test_bad_input_is_an_error_event(template_manager: Manager) -> None:
@@ -136,3 +138,26 @@ def test_unknown_user_is_a_clear_error(template_manager: Manager) -> None:
 
     with pytest.raises(UnknownUserError, match="not in catalog 'movies'.*new user"):
         template_manager.start("no-such-user")
+
+
+def test_invented_people_and_places_fail(facts: Facts, movies: Catalog) -> None:
+    facts.text = 'User: who directed it?\nFACTS: {"about": {"title": "Crimson Harbor (1950)"}}'
+    lex = lexicon_for(movies)
+    bad = check("The director of Crimson Harbor was James Cameron.", facts, movies, lex)
+    assert any("'James'" in p for p in bad)
+    assert check("It follows a woman named Sarah in Paris.", facts, movies, lex)
+    assert check("Crimson Harbor is one I think you'll like.", facts, movies, lex) == []
+
+
+def test_audit_reads_titles_on_its_own(movies: Catalog) -> None:
+    from agent.manager.grounding import audit
+
+    returned = {movies.item_ids[0]}
+    assert audit("Try Crimson Harbor (1950).", "x", returned, movies) == []
+    assert audit("Try Silent Harbor (1957).", "x", returned, movies) == [
+        "not returned this turn: Silent Harbor (1957)"]
+    assert audit("Try Moon Pirates (1980).", "x", returned, movies)[0].startswith(
+        "not in catalog")
+    assert audit('I could not find "Star Blazers".', "like Star Blazers", returned,
+                 movies) == []
+    assert audit('Try "Star Blazers".', "something fun", returned, movies)
