@@ -44,7 +44,8 @@ def _llamacpp(settings: LLMSettings) -> ChatModel:
     with _cache_lock:
         if key not in _llama_models:
             _llama_models[key] = LlamaCppChatModel(settings.model, n_ctx=settings.n_ctx,
-                                                   n_threads=settings.n_threads)
+                                                   n_threads=settings.n_threads,
+                                                   verbose=settings.verbose)
         return _llama_models[key]
 
 

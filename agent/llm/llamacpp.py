@@ -41,16 +41,18 @@ class LlamaCppChatModel:
         n_threads: CPU threads; default ``os.cpu_count()``.
         seed: sampling seed, so low-temperature extraction is repeatable.
         cache_dir: where part-joined models live; default ``<data_dir>/models/llm``.
+        verbose: let llama.cpp log to stderr (``TASTEBUD_LLM_VERBOSE=1``).
     """
 
     def __init__(self, model: str | os.PathLike[str] = "qwen2.5-coder-0.5b", *, n_ctx: int = 4096,
                  n_threads: int | None = None, seed: int = 42,
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, verbose: bool = False) -> None:
         self.name = str(model)
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
         self.seed = seed
         self.cache_dir = cache_dir
+        self.verbose = verbose
         self.path: Path | None = None
         self.load_seconds: float | None = None
         self._server: Any = None
@@ -97,6 +99,9 @@ class LlamaCppChatModel:
         params.cpuparams_batch.n_threads = self.n_threads
         params.use_jinja = True  # the GGUF's own chat template: needed for native tool calls
         params.sampling.seed = self.seed
+        # llama.cpp logs every slot and request to stderr; it would bury progress bars and
+        # the chat. -1 silences it (errors still surface as exceptions or error replies).
+        params.verbosity = 3 if self.verbose else -1
         start = time.perf_counter()
         try:
             server = xllamacpp.Server(params)

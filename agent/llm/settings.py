@@ -34,6 +34,7 @@ class LLMSettings(BaseSettings):
     n_ctx: int = Field(default=4096, ge=256, description="llamacpp context window (tokens).")
     n_threads: int | None = Field(default=None, ge=1,
                                   description="llamacpp CPU threads; default os.cpu_count().")
+    verbose: bool = Field(default=False, description="llamacpp: llama.cpp's own log on stderr.")
 
 
 @lru_cache(maxsize=1)
