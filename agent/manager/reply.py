@@ -115,6 +115,8 @@ def _path_reason(out: Outcome, catalog: Catalog) -> str:
         kinds = [n["type"] for n in path]
         if kinds == ["attribute", "item"]:
             bits.append(f"it is {path[0]['value']}, which you asked for")
+        elif kinds == ["item", "attribute", "item"]:
+            bits.append(f"like {path[0]['title']}, which you liked, it is {path[1]['value']}")
         elif kinds == ["item", "attribute"]:
             bits.append(f"it stands out for {path[1]['value']} ({path[1]['field']})")
         else:

@@ -69,11 +69,18 @@ def _new_user_paths(ctx: ToolContext, item: int, accepted: list[tuple[str, str]]
     mats = ctx.policy().mats
     cols = set(mats.attrs_of(item).tolist())
     said = [a for a in dict.fromkeys(accepted) if mats.attr_index.get(a) in cols]
-    if said:
-        return [(attr_node(a), item_node(item)) for a in said[:3]]
+    df = np.diff(mats.attr_item.indptr)
+    # items liked earlier in this chat that share a value: liked -> value -> item, rarest first
+    liked: list[tuple[Node, ...]] = []
+    for j in ctx.liked:
+        shared = sorted(cols & set(mats.attrs_of(j).tolist()), key=lambda c: (df[c], c))
+        if j != item and shared:
+            liked.append((item_node(j), attr_node(mats.attributes[shared[0]]),
+                          item_node(item)))
+    if said or liked:
+        return [*liked[:2], *[(attr_node(a), item_node(item)) for a in said[:2]]]
     if not cols:
         return []
-    df = np.diff(mats.attr_item.indptr)
     rare = min(cols, key=lambda c: (df[c], c))
     return [(item_node(item), attr_node(mats.attributes[rare]))]
 

@@ -194,3 +194,18 @@ def test_context_loads_trained_models_lazily(tiny_catalog: Catalog, settings: Se
     r = execute("rank_items", {"n": 3}, ctx)
     assert r["model"] == "als" and len(r["items"]) == 3
     assert ctx.warm().semantic is not None and ctx.policy_context is not None
+
+
+def test_explain_for_a_new_user_uses_items_liked_in_the_chat(tiny_catalog: Catalog,
+                                                             settings: Settings) -> None:
+    genre = tiny_catalog.item_attributes(0)["genre"][0]
+    same = next(j for j in range(1, tiny_catalog.n_items)
+                if genre in tiny_catalog.item_attributes(j)["genre"])
+    ctx = make_context(tiny_catalog, settings, user=None, liked=(same,))
+    e = execute("explain", {"item": "1"}, ctx)
+    first = e["paths"][0]
+    assert first[0] == {"type": "item", "id": tiny_catalog.item_ids[same],
+                        "title": tiny_catalog.titles[same]}
+    assert first[-1]["id"] == "1" and first[1]["type"] == "attribute"
+    for path in e["paths"]:
+        assert ctx.graph().is_path([node_from_json(tiny_catalog, n) for n in path])
