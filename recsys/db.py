@@ -10,9 +10,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel, create_engine
 
 
+def driver_url(url: str) -> str:
+    """Plain ``postgresql://`` URLs use psycopg 3 (installed), not SQLAlchemy's psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
 @lru_cache(maxsize=8)
 def get_engine(url: str) -> Engine:
     """One engine per URL; SQLite files get WAL, foreign keys and a busy timeout."""
+    url = driver_url(url)
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
