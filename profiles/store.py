@@ -12,10 +12,11 @@ import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import QueryableAttribute, defer
 from sqlmodel import Session, col, select
 
 from profiles import validate as v
@@ -37,6 +38,8 @@ from profiles.tables import (
 _TOKEN_PREFIX = "tb_"  # lets secret scanners and people recognise a leaked Tastebud token
 _AUTO_TITLE = 60
 R = TypeVar("R", FeedbackRow, ListEditRow)
+# a session's dialogue state is loaded only by get_state: listings and checks skip the JSON
+_NO_STATE = defer(cast(QueryableAttribute[Any], ChatSessionRow.state))
 
 
 def hash_token(token: str) -> str:
@@ -55,7 +58,8 @@ def _title_from(text: str) -> str:
 
 
 class ProfileStore:
-    """Users, chat sessions, messages, feedback, list edits and preferences on one engine.
+    """Users, chat sessions (with their dialogue state), messages, feedback, list edits and
+    preferences on one engine.
 
     The engine's schema must be at the latest migration: build it with
     ``profiles.db.get_profile_engine`` or ``profiles.db.open_store``.
@@ -120,14 +124,17 @@ class ProfileStore:
 
     # -- chat sessions ----------------------------------------------------------------------
 
-    def create_session(self, user_id: int, catalog: str, title: str = "") -> ChatSession:
+    def create_session(self, user_id: int, catalog: str, title: str = "", *,
+                       state: dict[str, Any] | None = None) -> ChatSession:
+        """A new session; ``state`` is its first dialogue state (see ``save_state``)."""
         catalog = v.text("catalog", catalog, v.MAX_CATALOG)
         title = v.text("title", title, v.MAX_TITLE, blank_ok=True)
+        doc = None if state is None else v.state(state)
         with self._write() as s:
             self._user(s, user_id)
             now = _now()
             row = ChatSessionRow(user_id=user_id, catalog=catalog, title=title,
-                                 created_at=now, updated_at=now)
+                                 created_at=now, updated_at=now, state=doc)
             s.add(row)
             s.flush()
             return ChatSession.model_validate(row)
@@ -138,7 +145,8 @@ class ProfileStore:
         limit = v.ident("limit", limit)
         with self._read() as s:
             self._user(s, user_id)
-            q = select(ChatSessionRow).where(ChatSessionRow.user_id == user_id)
+            q = select(ChatSessionRow).options(_NO_STATE).where(
+                ChatSessionRow.user_id == user_id)
             if catalog is not None:
                 q = q.where(ChatSessionRow.catalog == catalog)
             q = q.order_by(col(ChatSessionRow.updated_at).desc(),
@@ -158,9 +166,28 @@ class ProfileStore:
             return ChatSession.model_validate(row)
 
     def delete_session(self, user_id: int, session_id: int) -> None:
-        """Delete a session and its messages; its feedback and list edits stay (taste data)."""
+        """Delete a session with its messages and state; its feedback and list edits stay."""
         with self._write() as s:
             s.delete(self._session(s, user_id, session_id))
+
+    # -- dialogue state ---------------------------------------------------------------------
+
+    def get_state(self, user_id: int, session_id: int) -> dict[str, Any] | None:
+        """The session's dialogue state as last saved; None when none was saved yet."""
+        with self._read() as s:
+            self._session(s, user_id, session_id)
+            q = select(ChatSessionRow.state).where(ChatSessionRow.id == session_id)
+            doc = s.exec(q).one()
+            return None if doc is None else dict(doc)
+
+    def save_state(self, user_id: int, session_id: int, state: dict[str, Any]) -> None:
+        """Replace the session's dialogue state (``Conversation.to_json()``, any JSON object).
+
+        It does not count as activity: the session keeps its place in ``list_sessions``.
+        """
+        doc = v.state(state)
+        with self._write() as s:
+            self._session(s, user_id, session_id).state = doc
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -173,15 +200,28 @@ class ProfileStore:
         trace, shown = v.trace(tool_trace), v.item_ids("items", items)
         with self._write() as s:
             sess = self._session(s, user_id, session_id)
-            now = _now()
-            row = MessageRow(session_id=session_id, role=role, text=text, tool_trace=trace,
-                             items=shown, created_at=now)
-            s.add(row)
-            sess.updated_at = now
-            if not sess.title and role == "user":
-                sess.title = _title_from(text)
-            s.flush()
+            row = self._append(s, sess, session_id, role, text, trace, shown)
             return Message.model_validate(row)
+
+    def record_turn(self, user_id: int, session_id: int, *, user_text: str, reply_text: str,
+                    tool_trace: Sequence[dict[str, Any]] = (), items: Sequence[str] = (),
+                    state: dict[str, Any]) -> tuple[Message, Message]:
+        """Store one finished turn: the user's message, the assistant's reply (with the tool
+        trace behind it and the items it showed) and the session's new dialogue state.
+
+        One transaction: all three are written, or on any error none of them (the messages
+        and the state never disagree). Returns the user's and the assistant's ``Message``.
+        """
+        user_text = v.text("user_text", user_text, v.MAX_MESSAGE)
+        reply_text = v.text("reply_text", reply_text, v.MAX_MESSAGE, blank_ok=True)
+        trace, shown, doc = v.trace(tool_trace), v.item_ids("items", items), v.state(state)
+        with self._write() as s:
+            sess = self._session(s, user_id, session_id)
+            asked = self._append(s, sess, session_id, "user", user_text, [], [])
+            reply = self._append(s, sess, session_id, "assistant", reply_text, trace, shown)
+            sess.state = doc
+            s.flush()
+            return Message.model_validate(asked), Message.model_validate(reply)
 
     def history(self, user_id: int, session_id: int, *, last: int | None = None
                 ) -> list[Message]:
@@ -331,7 +371,21 @@ class ProfileStore:
             s.flush()
             return sorted((Preference.model_validate(r) for r in out), key=lambda p: p.id)
 
-    # -- lookups inside a transaction -------------------------------------------------------
+    # -- lookups and writes inside a transaction --------------------------------------------
+
+    @staticmethod
+    def _append(s: Session, sess: ChatSessionRow, session_id: int, role: str, text: str,
+                trace: list[dict[str, Any]], items: list[str]) -> MessageRow:
+        """Add a message to ``sess`` (checked arguments); a first user message titles it."""
+        now = _now()
+        row = MessageRow(session_id=session_id, role=role, text=text, tool_trace=trace,
+                         items=items, created_at=now)
+        s.add(row)
+        sess.updated_at = now
+        if not sess.title and role == "user":
+            sess.title = _title_from(text)
+        s.flush()  # one INSERT at a time: ids follow the order of the turn
+        return row
 
     @staticmethod
     def _user(s: Session, user_id: int) -> UserRow:
@@ -342,7 +396,7 @@ class ProfileStore:
 
     def _session(self, s: Session, user_id: int, session_id: int) -> ChatSessionRow:
         self._user(s, user_id)
-        row = s.get(ChatSessionRow, v.ident("session_id", session_id))
+        row = s.get(ChatSessionRow, v.ident("session_id", session_id), options=[_NO_STATE])
         if row is None:
             raise NotFoundError("session", session_id,
                                 "start one with create_session, or pick one from list_sessions")

@@ -1,5 +1,5 @@
-"""The profiles tables (SQLModel): users, chat sessions, messages, feedback, list edits and
-natural-language preference statements.
+"""The profiles tables (SQLModel): users, chat sessions (with their dialogue state), messages,
+feedback, list edits and natural-language preference statements.
 
 They live in their own metadata (``PROFILES_METADATA``), not in SQLModel's default one that
 the catalog tables use, so ``recsys.db``'s ``create_all`` never creates or alters them: only
@@ -83,6 +83,10 @@ class ChatSessionRow(ProfilesTable, table=True):
     title: str = Field(default="", max_length=200)
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)
+    # The dialogue manager's working state (``agent.manager.Conversation.to_json()``): the
+    # standing request, the list on screen, a pending question. None (SQL NULL) until a turn
+    # or a reaction saves one. The store leaves it unloaded unless it is asked for.
+    state: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
 
 
 class MessageRow(ProfilesTable, table=True):

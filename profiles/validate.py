@@ -19,6 +19,7 @@ MAX_CRITIQUE = 2_000
 MAX_PREFERENCE = 500
 MAX_CONTEXT = 10_000
 MAX_TRACE_CHARS = 1_000_000
+MAX_STATE_CHARS = 1_000_000
 RATING_MIN, RATING_MAX = 0.5, 5.0
 
 
@@ -86,3 +87,19 @@ def trace(value: Any) -> list[dict[str, Any]]:
         raise InvalidInputError(f"tool_trace is {len(dumped)} characters of JSON, at most "
                                 f"{MAX_TRACE_CHARS}; trim large tool results")
     return json.loads(dumped)  # a private copy: later changes by the caller do not leak in
+
+
+def state(value: Any) -> dict[str, Any]:
+    """A session's dialogue state: a JSON object (dict), strictly JSON-able (no NaN)."""
+    if not isinstance(value, dict):
+        raise InvalidInputError("state must be a JSON object (dict, e.g. "
+                                f"Conversation.to_json()), got {type(value).__name__}")
+    try:
+        dumped = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(f"state is not JSON-able ({e}); convert the values to str, "
+                                "numbers, lists and dicts first") from None
+    if len(dumped) > MAX_STATE_CHARS:
+        raise InvalidInputError(f"state is {len(dumped)} characters of JSON, at most "
+                                f"{MAX_STATE_CHARS}; trim it")
+    return json.loads(dumped)  # a private copy (tuples become lists)

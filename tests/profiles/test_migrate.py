@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import insert, inspect, text
+from sqlalchemy.engine import Engine
 
 from profiles import migrate
 from profiles.db import make_engine
 from profiles.errors import MigrationError
-from profiles.store import ProfileStore
+from profiles.store import ProfileStore, hash_token
 from profiles.tables import PROFILES_METADATA
 
 # A later revision as a developer would write it, in batch mode that copies the table into a
@@ -50,6 +52,7 @@ def _fill(store: ProfileStore) -> dict[str, object]:
     store.add_feedback(user.id, item_id="1", kind="rating", rating=4.0, session_id=sess.id)
     store.add_list_edit(user.id, shown=["1", "2"], edited=["2"], session_id=sess.id)
     store.add_preference(user.id, "likes sci-fi", source="edit")
+    store.save_state(user.id, sess.id, {"shown": ["2"], "liked": ["1"], "pending": None})
     return _read(store, token)
 
 
@@ -57,6 +60,7 @@ def _read(store: ProfileStore, token: str) -> dict[str, object]:
     user = store.authenticate(token)
     sess = store.list_sessions(user.id)
     return {"user": user, "sessions": sess, "history": store.history(user.id, sess[0].id),
+            "state": store.get_state(user.id, sess[0].id),
             "feedback": store.feedback_for(user.id), "edits": store.list_edits_for(user.id),
             "profile": store.profile(user.id), "token": token}
 
@@ -98,6 +102,75 @@ def test_a_later_revision_keeps_every_row(db_url: str, tmp_path: Path) -> None:
             assert conn.execute(text("SELECT locale FROM profiles_user")).scalar() == "en"
             if engine.dialect.name == "sqlite":  # foreign keys are enforced again afterwards
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def _columns(engine: Engine, table: str) -> list[str]:
+    return [c["name"] for c in inspect(engine).get_columns(table)]
+
+
+def test_0002_keeps_the_rows_of_0001_and_adds_an_empty_state(db_url: str) -> None:
+    """A database written by the first release (no session state) upgrades without loss."""
+    tables = PROFILES_METADATA.tables
+    when = datetime(2026, 11, 23, 12, 30, tzinfo=UTC)
+    token = "tb_" + "a" * 43
+    engine = make_engine(db_url)
+    try:
+        assert migrate.upgrade(engine, "0001") == "0001"
+        assert "state" not in _columns(engine, "profiles_session")
+        with engine.begin() as conn:  # the rows as the 0001 code wrote them (no state column)
+            user_t, sess_t = tables["profiles_user"], tables["profiles_session"]
+            uid = conn.execute(insert(user_t).values(
+                name="Ann", token_hash=hash_token(token), created_at=when
+            ).returning(user_t.c.id)).scalar_one()
+            sid = conn.execute(insert(sess_t).values(
+                user_id=uid, catalog="movielens-small", title="Friday", created_at=when,
+                updated_at=when).returning(sess_t.c.id)).scalar_one()
+            conn.execute(insert(tables["profiles_message"]).values(
+                session_id=sid, role="user", text="hi", tool_trace=[], items=["1"],
+                created_at=when))
+        assert migrate.upgrade(engine) == migrate.head()
+        assert "state" in _columns(engine, "profiles_session")
+        assert migrate.diff(engine) == []
+        store = ProfileStore(engine)
+        user = store.authenticate(token)
+        assert (user.id, user.name, user.created_at) == (uid, "Ann", when)
+        [sess] = store.list_sessions(uid)
+        assert (sess.id, sess.catalog, sess.title, sess.created_at, sess.updated_at) == (
+            sid, "movielens-small", "Friday", when, when)
+        assert [(m.role, m.text, m.items) for m in store.history(uid, sid)] == [
+            ("user", "hi", ["1"])]
+        assert store.get_state(uid, sid) is None
+        with engine.connect() as conn:  # SQL NULL, not a JSON null
+            assert conn.execute(text(
+                "SELECT count(*) FROM profiles_session WHERE state IS NULL")).scalar() == 1
+        store.save_state(uid, sid, {"shown": ["1"]})  # and the new column works
+        assert store.get_state(uid, sid) == {"shown": ["1"]}
+    finally:
+        engine.dispose()
+
+
+def test_0002_downgrades_without_losing_rows(db_url: str) -> None:
+    from alembic import command
+
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine)
+        store = ProfileStore(engine)
+        before = _fill(store)
+        migrate._with_connection(  # what upgrade does, the other way
+            engine, True, lambda conn: command.downgrade(migrate._config(conn), "0001"),
+            foreign_keys_off=True)
+        assert migrate.current(engine) == "0001"
+        assert "state" not in _columns(engine, "profiles_session")
+        with engine.connect() as conn:
+            for table, n in [("user", 1), ("session", 1), ("message", 1), ("feedback", 1),
+                             ("list_edit", 1), ("preference", 1)]:
+                assert conn.execute(text(f"SELECT count(*) FROM profiles_{table}")).scalar() == n
+        migrate.upgrade(engine)
+        after = _read(store, str(before["token"]))
+        assert after == {**before, "state": None}  # the state went with the column
     finally:
         engine.dispose()
 
@@ -159,7 +232,8 @@ def test_check_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_migration_files_ship_in_the_package() -> None:
     root = files("profiles") / "migrations"
-    for name in ("env.py", "script.py.mako", "versions/0001_initial.py"):
+    for name in ("env.py", "script.py.mako", "versions/0001_initial.py",
+                 "versions/0002_session_state.py"):
         assert (root / name).is_file(), name
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC
+from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from profiles import store as store_module
 from profiles.errors import AuthenticationError, ForbiddenError, InvalidInputError, NotFoundError
-from profiles.models import User
+from profiles.models import ChatSession, User
 from profiles.store import ProfileStore
 from recsys.errors import TastebudError
 
@@ -89,14 +91,21 @@ def test_another_users_session_is_refused(store: ProfileStore, ann: User, bob: U
                  lambda: store.add_list_edit(bob.id, shown=["1"], edited=[], session_id=sess.id),
                  lambda: store.feedback_for(bob.id, session_id=sess.id),
                  lambda: store.rename_session(bob.id, sess.id, "mine"),
-                 lambda: store.delete_session(bob.id, sess.id)):
+                 lambda: store.delete_session(bob.id, sess.id),
+                 lambda: store.get_state(bob.id, sess.id),
+                 lambda: store.save_state(bob.id, sess.id, {"shown": ["1"]}),
+                 lambda: store.record_turn(bob.id, sess.id, user_text="hi", reply_text="",
+                                           state={})):
         with pytest.raises(ForbiddenError, match=f"session {sess.id} belongs to another user"):
             call()
     err = ForbiddenError("session", 1, 2)
     assert isinstance(err, PermissionError) and isinstance(err, TastebudError)
     assert [m.text for m in store.history(ann.id, sess.id)] == ["secret wish"]
+    assert store.get_state(ann.id, sess.id) is None
     with pytest.raises(NotFoundError, match="no session with id 999"):
         store.get_session(ann.id, 999)
+    with pytest.raises(NotFoundError, match="no session with id 999"):
+        store.save_state(ann.id, 999, {})
 
 
 def test_messages_round_trip_in_order(store: ProfileStore, ann: User) -> None:
@@ -157,6 +166,158 @@ def test_a_failed_write_leaves_nothing(store: ProfileStore, ann: User,
         store.add_message(ann.id, sess.id, "user", "hello")
     assert store.history(ann.id, sess.id) == []
     assert store.get_session(ann.id, sess.id).updated_at == sess.updated_at
+
+
+# what agent.manager.Conversation.to_json() gives: nested dicts, tuples, None, numbers
+STATE = {"constraints": {"include": {"genre": ["Sci-Fi"]}, "year_min": 1979, "seeds": ["1"]},
+         "shown": ["1200", "2571"], "accepted": [("1200", 0.5)], "pending": None,
+         "focus": "1200", "note": "caf\u00e9 \u2603 nul\x00 inside"}
+STATE_JSON = {**STATE, "accepted": [["1200", 0.5]]}  # as JSON has it: tuples are lists
+
+
+def test_state_round_trips_per_session(store: ProfileStore, ann: User) -> None:
+    a = store.create_session(ann.id, CAT)
+    b = store.create_session(ann.id, CAT, state={"shown": ["7"]})
+    assert store.get_state(ann.id, a.id) is None  # none saved yet
+    assert store.get_state(ann.id, b.id) == {"shown": ["7"]}
+    store.save_state(ann.id, a.id, STATE)
+    assert store.get_state(ann.id, a.id) == STATE_JSON
+    assert store.get_state(ann.id, b.id) == {"shown": ["7"]}
+    store.save_state(ann.id, a.id, {"shown": []})  # replaced, not merged
+    assert store.get_state(ann.id, a.id) == {"shown": []}
+    # saving a state is not activity: the session keeps its place and its fields
+    assert store.get_session(ann.id, a.id) == a
+    assert [s.id for s in store.list_sessions(ann.id)] == [b.id, a.id]
+    store.delete_session(ann.id, a.id)  # the state goes with its session
+    with pytest.raises(NotFoundError):
+        store.get_state(ann.id, a.id)
+
+
+def test_a_saved_state_is_a_copy(store: ProfileStore, ann: User) -> None:
+    sess = store.create_session(ann.id, CAT)
+    mine = {"shown": ["1"]}
+    store.save_state(ann.id, sess.id, mine)
+    mine["shown"].append("2")  # a later change by the caller does not leak in
+    got = store.get_state(ann.id, sess.id)
+    assert got == {"shown": ["1"]}
+    assert got is not None
+    got["shown"].append("3")
+    assert store.get_state(ann.id, sess.id) == {"shown": ["1"]}
+
+
+@pytest.mark.parametrize(("state", "match"), [
+    (["not", "a", "dict"], "state must be a JSON object"),
+    (None, "state must be a JSON object"),
+    ({"seen": {"1", "2"}}, "state is not JSON-able"),
+    ({"score": float("nan")}, "state is not JSON-able"),
+    ({(1, 2): "tuple key"}, "state is not JSON-able"),
+    ({"big": "x" * 1_000_001}, "at most 1000000"),
+])
+def test_bad_states_are_refused(store: ProfileStore, ann: User, state: object,
+                                match: str) -> None:
+    sess = store.create_session(ann.id, CAT)
+    store.save_state(ann.id, sess.id, STATE)
+    with pytest.raises(InvalidInputError, match=match):
+        store.save_state(ann.id, sess.id, state)  # type: ignore[arg-type]
+    if state is not None:  # a new session may start without a state
+        with pytest.raises(InvalidInputError, match=match):
+            store.create_session(ann.id, CAT, state=state)  # type: ignore[arg-type]
+    assert store.get_state(ann.id, sess.id) == STATE_JSON
+    assert [s.id for s in store.list_sessions(ann.id)] == [sess.id]
+
+
+def test_record_turn_stores_messages_and_state_together(store: ProfileStore,
+                                                        ann: User) -> None:
+    sess = store.create_session(ann.id, CAT)
+    trace: list[dict[str, Any]] = [{"step": "request", "kind": "recommend"},
+                                   {"tool": "filter_items", "ms": 3.5}]
+    asked, reply = store.record_turn(ann.id, sess.id, user_text="  something like Alien  ",
+                                     reply_text="Try these.", tool_trace=trace,
+                                     items=["1200", "2571"], state=STATE)
+    assert (asked.role, asked.text, asked.items, asked.tool_trace) == (
+        "user", "something like Alien", [], [])
+    assert (reply.role, reply.text, reply.items, reply.tool_trace) == (
+        "assistant", "Try these.", ["1200", "2571"], trace)
+    assert asked.id < reply.id and asked.created_at <= reply.created_at
+    assert store.history(ann.id, sess.id) == [asked, reply]
+    assert store.get_state(ann.id, sess.id) == STATE_JSON
+    got = store.get_session(ann.id, sess.id)
+    assert got.title == "something like Alien" and got.updated_at == reply.created_at
+    # a second turn: the reply may be cards only; the title stays the first message's
+    _, r2 = store.record_turn(ann.id, sess.id, user_text="more", reply_text="", items=["1"],
+                              state={"shown": ["1"]})
+    assert [m.text for m in store.history(ann.id, sess.id)] == [
+        "something like Alien", "Try these.", "more", ""]
+    assert store.get_state(ann.id, sess.id) == {"shown": ["1"]}
+    assert store.get_session(ann.id, sess.id).title == "something like Alien"
+    assert store.get_session(ann.id, sess.id).updated_at == r2.created_at
+
+
+def _unchanged(store: ProfileStore, user: User, sess: ChatSession) -> None:
+    """Nothing of a refused or failed turn was written."""
+    assert store.history(user.id, sess.id) == []
+    assert store.get_state(user.id, sess.id) == {"shown": ["0"]}
+    assert store.get_session(user.id, sess.id) == sess  # no title, same updated_at
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM profiles_message")).scalar() == 0
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"state": {"x": {1, 2}}}, "state is not JSON-able"),
+    ({"state": {"x": float("inf")}}, "state is not JSON-able"),
+    ({"state": "{}"}, "state must be a JSON object"),
+    ({"user_text": " "}, "user_text is empty"),
+    ({"reply_text": None}, "reply_text must be a string"),
+    ({"tool_trace": [{"x": object()}]}, "tool_trace is not JSON-able"),
+    ({"items": ["1", 2]}, r"items\[1\] must be a string"),
+])
+def test_a_refused_turn_writes_nothing(store: ProfileStore, ann: User, kwargs: dict,
+                                       match: str) -> None:
+    sess = store.create_session(ann.id, CAT, state={"shown": ["0"]})
+    args = {"user_text": "hi", "reply_text": "Try these.", "items": ["1"],
+            "state": {"shown": ["1"]}} | kwargs
+    with pytest.raises(InvalidInputError, match=match):
+        store.record_turn(ann.id, sess.id, **args)
+    _unchanged(store, ann, sess)
+
+
+def test_a_turn_failing_mid_way_leaves_nothing(store: ProfileStore, ann: User,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    sess = store.create_session(ann.id, CAT, state={"shown": ["0"]})
+
+    class Boom:
+        @staticmethod
+        def model_validate(row: object) -> object:
+            raise RuntimeError("disk on fire")
+
+    # both messages and the state are flushed to the database before this fails
+    monkeypatch.setattr(store_module, "Message", Boom)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        store.record_turn(ann.id, sess.id, user_text="hi", reply_text="Try these.",
+                          items=["1"], state={"shown": ["1"]})
+    monkeypatch.undo()
+    _unchanged(store, ann, sess)
+    asked, reply = store.record_turn(ann.id, sess.id, user_text="hi", reply_text="ok",
+                                     state={"shown": ["1"]})  # and the next one works
+    assert store.history(ann.id, sess.id) == [asked, reply]
+
+
+def test_a_turn_failing_in_the_database_leaves_nothing(store: ProfileStore, ann: User,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    sess = store.create_session(ann.id, CAT, state={"shown": ["0"]})
+    real = store_module.ProfileStore._append
+
+    def append(s: Any, sess_row: Any, sid: int, role: str, *rest: Any) -> Any:
+        if role == "assistant":  # the user's message is already inserted: break the reply's
+            role = "system"  # refused by the database (check constraint on role)
+        return real(s, sess_row, sid, role, *rest)
+
+    monkeypatch.setattr(store_module.ProfileStore, "_append", staticmethod(append))
+    with pytest.raises(IntegrityError):
+        store.record_turn(ann.id, sess.id, user_text="hi", reply_text="Try these.",
+                          state={"shown": ["1"]})
+    monkeypatch.undo()
+    _unchanged(store, ann, sess)
 
 
 def test_feedback_kinds_and_filters(store: ProfileStore, ann: User, bob: User) -> None:

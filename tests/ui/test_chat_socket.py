@@ -66,6 +66,39 @@ def test_a_turn_streams_text_items_and_done_and_is_stored(client: TestClient) ->
     assert new[0]["id"] == items[0]["id"] and new[1]["id"] != items[1]["id"]
 
 
+def test_a_turn_is_stored_whole_or_only_the_users_message(
+        make_app: Callable[..., FastAPI], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Message, reply and state go in one transaction; a turn that cannot be stored keeps the
+    user's message alone, and the next turn continues from the state before it."""
+    from sqlalchemy import inspect
+
+    from profiles import validate
+
+    app = make_app()
+    client = TestClient(app)
+    store = app.state.services.store
+    h = sign_up(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        sid = hello(ws, h)["session"]["id"]
+        first = next(e for e in turn(ws, "some comedy please") if e["type"] == "items")
+        before = client.get(f"/api/sessions/{sid}", headers=h).json()
+        monkeypatch.setattr(validate, "MAX_STATE_CHARS", 10)  # the new state is refused
+        err = turn(ws, "swap number 2")[-1]
+        assert err["type"] == "error" and "state is" in err["message"]
+        monkeypatch.undo()
+        after = client.get(f"/api/sessions/{sid}", headers=h).json()
+        assert [(m["role"], m["text"]) for m in after["messages"]] == [
+            (m["role"], m["text"]) for m in before["messages"]] + [("user", "swap number 2")]
+        assert after["shown"] == before["shown"]  # the state is the one before that turn
+        events = turn(ws, "swap number 2")
+    new = next(e for e in events if e["type"] == "items")["items"]
+    assert new[0]["id"] == first["items"][0]["id"] and new[1]["id"] != first["items"][1]["id"]
+    roles = [m["role"] for m in client.get(f"/api/sessions/{sid}", headers=h).json()["messages"]]
+    assert roles == ["user", "assistant", "user", "user", "assistant"]
+    # the state lives in profiles_session, no longer in a table of the server's own
+    assert "ui_conversation_states" not in inspect(store.engine).get_table_names()
+
+
 def test_feedback_over_the_socket_is_stored(client: TestClient) -> None:
     h = sign_up(client)
     with client.websocket_connect("/ws/chat") as ws:

@@ -80,7 +80,6 @@ def create_app(settings: Settings | None = None, *, manager_factory: ManagerFact
     from profiles.db import open_store
     from recsys.settings import get_settings
     from ui.server import chat
-    from ui.server.conversations import ConversationStates
     from ui.server.routes import catalogs, profile, sessions, users
     from ui.server.schemas import Health
     from ui.server.services import Services
@@ -94,7 +93,6 @@ def create_app(settings: Settings | None = None, *, manager_factory: ManagerFact
                               "catalogs, sessions, feedback and profiles; chat over the "
                               "WebSocket `/ws/chat` (see the page's `app.js` for the protocol).")
     app.state.services = Services(settings=settings, server=server, store=store,
-                                  states=ConversationStates(store.engine),
                                   pool=ManagerPool(factory), gate=TurnGate(server.turn_slots))
 
     @app.exception_handler(TastebudError)

@@ -183,27 +183,43 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
 
 async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manager: Any,
                 state: dict[str, Any], text: str) -> dict[str, Any]:
-    """Run one turn, streaming its events; store it; return the state to continue from."""
-    store = svc.store
-    await run_in_threadpool(store.add_message, user_id, session.id, "user", text)
+    """Run one turn, streaming its events; store it; return the state to continue from.
+
+    A finished turn is stored as one transaction (``ProfileStore.record_turn``: the message,
+    the reply and the new state) before its ``done`` goes out. A turn that fails, times out or
+    loses its socket keeps the user's message alone, as they saw it, and the state as it was.
+    """
     result = TurnResult()
-    async for ev in stream_turn(manager, state, text, svc.gate, svc.server.turn_timeout_s,
-                                result):
-        if ev["type"] == "done" and result.conversation is not None:
-            msg = await run_in_threadpool(_persist, svc, user_id, session, result)
-            ev = {**ev, "message_id": msg}
-        await ws.send_json(ev)
+    recorded = False
+    try:
+        async with contextlib.aclosing(stream_turn(manager, state, text, svc.gate,
+                                                   svc.server.turn_timeout_s, result)) as events:
+            async for ev in events:
+                if ev["type"] == "done" and result.conversation is not None:
+                    msg = await run_in_threadpool(_persist, svc, user_id, session, text, result)
+                    recorded = True
+                    ev = {**ev, "message_id": msg}
+                await ws.send_json(ev)
+    finally:
+        if not recorded:
+            try:
+                await run_in_threadpool(svc.store.add_message, user_id, session.id, "user",
+                                        text)
+            except Exception:  # do not hide why the turn ended
+                log.exception("could not store the message of an unfinished turn")
     return result.conversation.to_json() if result.conversation is not None else state
 
 
-def _persist(svc: Services, user_id: int, session: Any, result: TurnResult) -> int:
-    """Store the assistant's reply with its tool trace and items, then the new state."""
+def _persist(svc: Services, user_id: int, session: Any, text: str, result: TurnResult) -> int:
+    """Store the finished turn (message, reply with tool trace and items, new state) at once;
+    returns the reply's message id."""
     assert result.conversation is not None
     done = result.done
     trace = [{"step": "request", "kind": done.get("kind"), "action": done.get("action"),
               "request": done.get("request"), "reply_source": done.get("reply_source"),
               "ms": done.get("ms")}, *done.get("trace", [])]
-    msg = svc.store.add_message(user_id, session.id, "assistant", done.get("text", ""),
-                                tool_trace=trace, items=[c["id"] for c in result.items])
-    svc.save_conversation(session, result.conversation)
-    return msg.id
+    _, reply = svc.store.record_turn(
+        user_id, session.id, user_text=text, reply_text=done.get("text", ""),
+        tool_trace=trace, items=[c["id"] for c in result.items],
+        state=result.conversation.to_json())
+    return reply.id

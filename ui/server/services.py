@@ -1,11 +1,10 @@
-"""What the routes share: settings, the profile store, session states, managers, the turn gate."""
+"""What the routes share: settings, the profile store, managers, the turn gate."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ui.server.conversations import ConversationStates
 from ui.server.managers import ManagerPool, TurnGate
 from ui.server.settings import ServerSettings
 
@@ -23,7 +22,6 @@ class Services:
     settings: Settings
     server: ServerSettings
     store: ProfileStore
-    states: ConversationStates
     pool: ManagerPool
     gate: TurnGate
 
@@ -53,11 +51,12 @@ class Services:
         """The session's dialogue state (a fresh one if none was saved yet)."""
         from agent.manager import Conversation
 
-        data = self.states.load(session.user_id, session.id)
+        data = self.store.get_state(session.user_id, session.id)
         return Conversation.from_json(data) if data else manager.start(None)
 
     def save_conversation(self, session: ChatSession, conv: Conversation) -> None:
-        self.states.save(session.user_id, session.id, conv.to_json())
+        """Replace the session's dialogue state (after feedback or a list edit)."""
+        self.store.save_state(session.user_id, session.id, conv.to_json())
 
     def cards(self, manager: Manager, item_ids: list[str]) -> list[dict[str, Any]]:
         """Item cards for catalog ids, in order; ids the catalog no longer has are left out."""

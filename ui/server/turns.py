@@ -9,9 +9,10 @@ before the turn (the worker changes a copy), so the user can simply send the nex
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +47,8 @@ def _failure_message(e: BaseException) -> str:
 
 
 async def stream_turn(manager: Manager, state: dict[str, Any], text: str, gate: TurnGate,
-                      timeout_s: float, result: TurnResult) -> AsyncIterator[dict[str, Any]]:
+                      timeout_s: float, result: TurnResult
+                      ) -> AsyncGenerator[dict[str, Any], None]:
     """Yield the turn's events as JSON objects; ``done`` only once the turn has ended.
 
     Args:
@@ -58,7 +60,7 @@ async def stream_turn(manager: Manager, state: dict[str, Any], text: str, gate: 
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     stop = threading.Event()
-    conv = Conversation.from_json(state)  # the worker's own copy
+    conv = Conversation.from_json(copy.deepcopy(state))  # the worker's own copy, lists too
     release = await gate.acquire()
 
     def put(item: tuple[str, Any]) -> None:

@@ -32,9 +32,7 @@ def create_session(body: SessionCreate, user: UserDep, svc: ServicesDep) -> Chat
     name = svc.catalog_name(body.catalog)
     manager = svc.pool.get(name)
     conv = manager.start(body.catalog_user)  # an unknown catalog user is refused here
-    session = svc.store.create_session(user.id, name, body.title)
-    svc.save_conversation(session, conv)
-    return session
+    return svc.store.create_session(user.id, name, body.title, state=conv.to_json())
 
 
 @router.get("", response_model=list[ChatSession])
@@ -66,8 +64,8 @@ def rename_session(session_id: SessionId, body: SessionUpdate, user: UserDep,
 
 @router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_session(session_id: SessionId, user: UserDep, svc: ServicesDep) -> None:
+    """Delete the session with its messages and state; feedback and list edits stay."""
     svc.store.delete_session(user.id, session_id)
-    svc.states.forget(session_id)
 
 
 @router.post("/{session_id}/feedback", status_code=status.HTTP_201_CREATED,

@@ -30,6 +30,4 @@ def rename(body: Rename, user: UserDep, svc: ServicesDep) -> User:
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
 def delete_account(user: UserDep, svc: ServicesDep) -> None:
     """Delete the account with its sessions, feedback and profile."""
-    for s in svc.store.list_sessions(user.id, limit=10_000):
-        svc.states.forget(s.id)
     svc.store.delete_user(user.id)
