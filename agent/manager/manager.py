@@ -336,22 +336,22 @@ class Manager:
                 return
             out.target = target
             if req.kind == "why":
-                r = execute("explain", {"item": cat.item_ids[target]}, ctx)
+                res = execute("explain", {"item": cat.item_ids[target]}, ctx)
                 emit(ctx.bus.summary()[-1])
-                out.action, out.explanation = "explain", r
-                for p in r.get("paths", []):
+                out.action, out.explanation = "explain", res
+                for p in res.get("paths", []):
                     for node in p:
                         if node["type"] == "item":
                             out.facts.add_items(cat, [cat.item_index[node["id"]]])
                         elif node["type"] == "attribute":
                             out.facts.values.add((node["field"], node["value"]))
                 out.facts.add_items(cat, [cat.item_index[nb["id"]]
-                                          for nb in r.get("neighbours", [])])
+                                          for nb in res.get("neighbours", [])])
             else:
-                r = execute("lookup_item", {"item": cat.item_ids[target]}, ctx)
+                res = execute("lookup_item", {"item": cat.item_ids[target]}, ctx)
                 emit(ctx.bus.summary()[-1])
-                out.action, out.fact = "fact", r
-                out.facts.values.update((f, v) for f, vs in r.get("attributes", {}).items()
+                out.action, out.fact = "fact", res
+                out.facts.values.update((f, v) for f, vs in res.get("attributes", {}).items()
                                         for v in vs)
                 words = set(norm.split())
                 out.asked_field = next((f for f in cat.attributes
