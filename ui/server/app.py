@@ -7,11 +7,13 @@ from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 
 from recsys.errors import TastebudError
 from ui.server.managers import ManagerFactory, ManagerPool, TurnGate
 from ui.server.settings import ServerSettings
+from ui.server.validation import invalid_request
 
 if TYPE_CHECKING:
     from profiles.store import ProfileStore
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, *, manager_factory: ManagerFact
                               "WebSocket `/ws/chat` (see the page's `app.js` for the protocol).")
     app.state.services = Services(settings=settings, server=server, store=store,
                                   pool=ManagerPool(factory), gate=TurnGate(server.turn_slots))
+
+    app.add_exception_handler(RequestValidationError, invalid_request)
 
     @app.exception_handler(TastebudError)
     async def _tastebud_error(request: Request, e: TastebudError) -> JSONResponse:

@@ -33,6 +33,7 @@ from ui.server.feedback import record_feedback
 from ui.server.schemas import MAX_TEXT, FeedbackIn
 from ui.server.services import Services
 from ui.server.turns import TurnResult, error_event, stream_turn
+from ui.server.validation import loads_strict
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -83,10 +84,12 @@ async def _receive(ws: WebSocket, limit: int) -> dict[str, Any]:
         raise BadFrame("too_big", f"frames are limited to {limit} bytes; send shorter "
                                   "messages", TOO_BIG)
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = loads_strict(raw)
+    except json.JSONDecodeError:
         raise BadFrame("bad_json", 'the frame is not JSON; send an object like '
                                    '{"type": "message", "text": "..."}') from None
+    except ValueError as e:  # NaN or Infinity, or a lone surrogate: not echoable, not stored
+        raise BadFrame("bad_json", str(e)) from None
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         raise BadFrame("bad_request", 'send a JSON object with a "type" (hello, message, '
                                       'feedback or ping)')
