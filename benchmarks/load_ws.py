@@ -141,7 +141,7 @@ async def chat(ws_url: str, token: str, texts: list[str], index: int,
                         turn.text_events += 1
                     elif kind == "items":
                         turn.items = len(ev.get("items", []))
-                    elif kind in ("done", "error"):
+                    elif kind == "done" or (kind == "error" and ev.get("final", True)):
                         turn.latency_s = time.perf_counter() - t0
                         turn.end = kind
                         if kind == "done":

@@ -18,7 +18,8 @@ class Event:
 
     text: {"delta": str}; tool: one candidate-bus step; items: {"items": [card, ...]};
     question: {"field", "value"}; done: {"turn", "kind", "text", "trace", "ms"};
-    error: {"message", "recoverable"}.
+    error: {"message", "recoverable"}; with "final": False (the model failed mid-turn) the
+    turn goes on to its text and ``done``, otherwise the turn ends there.
     """
 
     type: EventType

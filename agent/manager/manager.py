@@ -122,7 +122,8 @@ class Manager:
 
     def respond(self, conv: Conversation, text: str) -> dict[str, Any]:
         """Run a turn and collect it: {"text", "items", "question", "trace", "kind", ...}."""
-        out: dict[str, Any] = {"text": "", "items": None, "question": None, "tools": []}
+        out: dict[str, Any] = {"text": "", "items": None, "question": None, "tools": [],
+                               "errors": []}
         for ev in self.turn(conv, text):
             if ev.type == "text":
                 out["text"] += ev.data["delta"]
@@ -132,6 +133,8 @@ class Manager:
                 out["question"] = ev.data
             elif ev.type == "tool":
                 out["tools"].append(ev.data)
+            elif ev.type == "error":
+                out["errors"].append(ev.data)
             elif ev.type == "done":
                 out.update(ev.data)
         return out
@@ -205,8 +208,14 @@ class Manager:
                 out.facts.years.add(int(y))
 
         written = Written()
+        reported = 0
         for delta in write(text, out, conv, cat, self.lex, self.llm, written):
+            for message in written.errors[reported:]:  # before the fallback text it explains
+                yield _model_error(message)
+            reported = len(written.errors)
             yield Event("text", {"delta": delta})
+        for message in written.errors[reported:]:
+            yield _model_error(message)
         if out.items and out.action in ("recommend", "ack"):
             yield Event("items", {"items": [self.card(i, k + 1) for k, i
                                             in enumerate(out.items)]})
@@ -399,3 +408,9 @@ class Manager:
         ctx.bus.new_turn()
         self.rules.recommend(conv, ctx, emit, out)
 
+
+def _model_error(message: str) -> Event:
+    """The model failed mid-turn: say so; the turn goes on (verified text or the template)."""
+    return Event("error", {"code": "llm_failed", "recoverable": True, "final": False,
+                           "message": f"The language model failed ({message}); the answer "
+                                      "continues without it. You can keep chatting."})

@@ -212,6 +212,7 @@ class Written:
     text: str = ""
     source: str = "template"  # llm | llm-retry | template | llm+stop
     problems: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # model failures, shown to the user
     tokens: int = 0
     llm_s: float = 0.0
 
@@ -244,6 +245,7 @@ def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, le
                     break
         except LLMError as e:  # the model's failure becomes an observation, not a crash
             bad = [f"model error: {e}"]
+            written.errors.append(str(e))
             log.warning("reply LLM failed: %s", e)
         written.llm_s += time.perf_counter() - t0
         written.problems += bad

@@ -26,7 +26,7 @@ def turn(ws: Any, text: str) -> list[dict[str, Any]]:
     while True:
         ev = ws.receive_json()
         events.append(ev)
-        if ev["type"] in ("done", "error"):
+        if ev["type"] == "done" or (ev["type"] == "error" and ev.get("final", True)):
             return events
 
 
@@ -266,8 +266,11 @@ def test_a_scripted_llm_timeout_falls_back_to_the_template(
     h = sign_up(client)
     with client.websocket_connect("/ws/chat") as ws:
         hello(ws, h)
-        done = turn(ws, "some comedy")[-1]
+        events = turn(ws, "some comedy")
+        done = events[-1]
         assert done["type"] == "done" and done["reply_source"] == "template"
+        notice = [e for e in events if e["type"] == "error"]  # the user is told, then answered
+        assert notice and notice[0]["final"] is False and notice[0]["code"] == "llm_failed"
         assert turn(ws, "some drama")[-1]["text"] == REPLY
 
 

@@ -75,6 +75,8 @@ def test_llm_failing_mid_stream_then_the_same_socket_goes_on(
         if last["type"] == "done":
             assert last["text"] == streamed.strip()  # what was said is what is stored
             assert any("model error" in p for p in last["problems"])
+            notice = [e for e in events if e["type"] == "error"]  # the user saw it happen
+            assert notice and notice[0]["final"] is False and notice[0]["recoverable"]
         else:
             assert last["recoverable"] and "send your message again" in last["message"]
             assert "segfault" not in last["message"]  # internals stay in the server log

@@ -162,6 +162,7 @@ function handle(ev) {
       loadSessions();
       break;
     case "error":
+      if (ev.final === false) { addMessage("assistant", ev.message, "error"); break; }
       if (state.bubble) { state.bubble.classList.remove("streaming"); state.bubble = null; }
       addMessage("assistant", ev.message, "error");
       setBusy(false);

@@ -87,6 +87,8 @@ def test_llm_failure_falls_back_and_the_chat_goes_on(make_manager: Callable[...,
     r = m.respond(conv, "comedy please")
     assert r["reply_source"] == "template" and r["items"]
     assert any("model error" in p for p in r["problems"])
+    assert [e["code"] for e in r["errors"]] == ["llm_failed", "llm_failed"]  # user is told
+    assert all(e["final"] is False for e in r["errors"])
     r = m.respond(conv, "more please")
     assert r["reply_source"] == "llm" and r["text"] == "Here you go."
 
