@@ -1,18 +1,72 @@
-"""The one configuration object of Tastebud (environment prefix ``TASTEBUD_``)."""
+"""The one configuration object of Tastebud (environment prefix ``TASTEBUD_``).
+
+``Settings`` holds the storage and catalog knobs and two groups read the same way:
+``settings.llm`` (``TASTEBUD_LLM_*``) and ``settings.server`` (``TASTEBUD_SERVER_*``). The
+groups are plain classes here, so the LLM backends and the web app take just their part.
+"""
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 def _default_data_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "tastebud"
+
+
+class LLMSettings(BaseSettings):
+    """Which LLM backend answers, with defaults that run offline on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="TASTEBUD_LLM_", extra="ignore",
+                                      populate_by_name=True)
+
+    backend: Literal["llamacpp", "openai", "fake"] = Field(
+        default="llamacpp",
+        description="llamacpp: local GGUF in process; openai: any OpenAI-compatible server; "
+                    "fake: scripted replies (tests, demos without a model).")
+    model: str = Field(
+        default="qwen2.5-coder-0.5b",
+        description="llamacpp: a registered model name or a GGUF path; openai: the server's "
+                    "model name.")
+    base_url: str = Field(default="http://127.0.0.1:8080/v1",
+                          description="OpenAI-compatible endpoint (ending in /v1).")
+    api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("TASTEBUD_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="Bearer token for the endpoint; local servers need none.")
+    timeout_s: float = Field(default=120.0, gt=0, description="Seconds to wait for one reply.")
+    max_retries: int = Field(default=2, ge=0,
+                             description="Retries on connection errors, 429 and 5xx.")
+    n_ctx: int = Field(default=4096, ge=256, description="llamacpp context window (tokens).")
+    n_threads: int | None = Field(default=None, ge=1,
+                                  description="llamacpp CPU threads; default os.cpu_count().")
+    verbose: bool = Field(default=False, description="llamacpp: llama.cpp's own log on stderr.")
+
+
+class ServerSettings(BaseSettings):
+    """Limits and timeouts of the web app, with defaults for one person on one machine."""
+
+    model_config = SettingsConfigDict(env_prefix="TASTEBUD_SERVER_", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on (loopback only).")
+    port: int = Field(default=8000, ge=1, le=65535)
+    max_ws_message: int = Field(default=4096, ge=256,
+                                description="Largest WebSocket frame accepted, in bytes.")
+    hello_timeout_s: float = Field(default=30.0, gt=0,
+                                   description="Seconds a new socket has to say hello.")
+    turn_timeout_s: float = Field(default=180.0, gt=0,
+                                  description="Seconds one chat turn may take before the user "
+                                              "gets an error event.")
+    turn_slots: int = Field(default=1, ge=1, le=64,
+                            description="Turns run at once; one local model generates one "
+                                        "reply at a time, so 1 unless the LLM is a server.")
+    list_size: int = Field(default=5, ge=1, le=20, description="Items per recommendation.")
 
 
 class Settings(BaseSettings):
@@ -32,6 +86,10 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default="all-MiniLM-L6-v2",
                                  description="Embedding model name or a local model directory.")
     download_timeout_s: float = 60.0
+    llm: LLMSettings = Field(default_factory=LLMSettings,
+                             description="The LLM backend (TASTEBUD_LLM_*).")
+    server: ServerSettings = Field(default_factory=ServerSettings,
+                                   description="The web app's limits (TASTEBUD_SERVER_*).")
 
     @property
     def database_url(self) -> str:
