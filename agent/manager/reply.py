@@ -237,6 +237,8 @@ def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, le
             for sentence in _sentences(llm.stream(msgs, max_tokens=REPLY_TOKENS,
                                                   temperature=0.2), written):
                 bad = check(sentence, out.facts, catalog, lex)
+                if not sent and not bad:
+                    bad = _says_which(sentence, out, catalog)
                 if bad:
                     break
                 sent.append(sentence)
@@ -251,6 +253,11 @@ def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, le
         written.problems += bad
         if not bad and sent:
             written.source = "llm" if attempt == 0 else "llm-retry"
+            if out.question and out.question[1].lower() not in "".join(sent).lower():
+                # the user must be asked the policy's question to answer yes or no
+                ask = " " + _question(*out.question, catalog)
+                sent.append(ask)
+                yield from _deltas(ask)
             written.text = "".join(sent).strip()
             return
         if sent:  # verified sentences already went out; stop before the bad one
@@ -264,6 +271,17 @@ def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, le
     written.source = "template"
     written.text = fallback
     yield from _deltas(fallback)
+
+
+def _says_which(first: str, out: Outcome, catalog: Catalog) -> list[str]:
+    """A "why" must say which item it explains in its first sentence."""
+    from agent.nlu.lexicon import normalize, title_forms
+
+    if out.action == "explain" and out.target is not None:
+        text = normalize(first)
+        if not any(f and f in text for f in title_forms(catalog.titles[out.target])[0]):
+            return [f"the first sentence must name {catalog.titles[out.target]}"]
+    return []
 
 
 def _sentences(tokens: Iterator[str], written: Written) -> Iterator[str]:

@@ -163,3 +163,22 @@ def test_audit_reads_titles_on_its_own(movies: Catalog) -> None:
     assert audit('I could not find "Star Blazers".', "like Star Blazers", returned,
                  movies) == []
     assert audit('Try "Star Blazers".', "something fun", returned, movies)
+
+
+def test_a_why_must_name_its_item_and_a_question_is_always_asked(
+        make_manager: Callable[..., Manager]) -> None:
+    llm = ScriptedChatModel(["It is one you asked for.", "Still vague.",  # why: no title
+                             "Let me narrow things down."],  # ask: no question
+                            name="fake")
+    m = make_manager(llm)
+    conv = m.start(None)
+    m2 = make_manager(None)
+    first = m2.respond(conv, "some action please")["items"][0]
+    r = m.respond(conv, "why the first one?")
+    assert r["reply_source"] == "template" and first["title"] in r["text"]
+    assert any("must name" in p for p in r["problems"])
+    fresh = m.start(None)
+    r = m.respond(fresh, "recommend me something")
+    assert r["action"] == "ask" and r["reply_source"] == "llm"
+    assert r["text"].startswith("Let me narrow things down.")
+    assert r["question"]["value"] in r["text"]
