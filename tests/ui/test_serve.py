@@ -57,3 +57,31 @@ def test_serve_trains_on_first_run_and_answers(tmp_path: Path,
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_serve_reads_the_server_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                         ) -> None:
+    """TASTEBUD_SERVER_* configure serve; --port wins over them."""
+    import uvicorn
+
+    monkeypatch.setenv("TASTEBUD_EMBEDDING_MODEL", "hashing-64")
+    monkeypatch.setenv("TASTEBUD_CATALOG", "tiny")
+    r = CliRunner().invoke(app, ["catalog", "import", str(write_tiny(tmp_path / "files"))])
+    assert r.exit_code == 0, r.output
+    ran: list[dict] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app_, **kw: ran.append({"app": app_, **kw}))
+    port = _free_port()
+    monkeypatch.setenv("TASTEBUD_SERVER_PORT", str(port))
+    monkeypatch.setenv("TASTEBUD_SERVER_LIST_SIZE", "3")
+    from recsys.settings import get_settings
+
+    get_settings.cache_clear()  # the import above read the settings before these were set
+    r = CliRunner().invoke(app, ["serve", "--llm", "fake"])
+    assert r.exit_code == 0, r.output
+    assert ran[-1]["port"] == port and ran[-1]["host"] == "127.0.0.1"
+    services = ran[-1]["app"].state.services
+    assert services.server.list_size == 3 and services.server.turn_slots == 4
+    assert services.pool.get("tiny").list_size == 3
+    other = _free_port()
+    r = CliRunner().invoke(app, ["serve", "--llm", "fake", "--port", str(other)])
+    assert r.exit_code == 0 and ran[-1]["port"] == other
