@@ -241,8 +241,15 @@ class Manager:
                 "attributes": {f: v[:5] for f, v in cat.item_attributes(item).items()}}
 
     def explain(self, conv: Conversation, item_id: str) -> dict[str, Any]:
-        """The explain tool's result for one item of this conversation (the UI's "why?")."""
-        return execute("explain", {"item": item_id}, self._context(conv))
+        """The explain tool's result for one item of this conversation (the UI's "why?"),
+        with a ``reason`` sentence built from its paths when the explainer gave none."""
+        from agent.manager.reply import _path_reason
+
+        res = execute("explain", {"item": item_id}, self._context(conv))
+        if "error" not in res and not res.get("reason"):
+            text = _path_reason(Outcome(action="explain", explanation=res), self.catalog)
+            res["reason"] = text[:1].upper() + text[1:]
+        return res
 
     # ------------------------------------------------------------------ state update + plan
 

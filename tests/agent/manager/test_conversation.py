@@ -126,3 +126,12 @@ def test_likes_personalise_a_new_user(template_manager: Manager) -> None:
     m.respond(conv, "loved the first one")
     r = m.respond(conv, "anything else?")
     assert r["action"] == "recommend" and "picked for your taste" in r["text"]
+
+
+def test_explain_for_the_page_has_a_sentence(template_manager: Manager) -> None:
+    m = template_manager
+    conv = m.start(None)
+    first = m.respond(conv, "some comedy")["items"][0]
+    r = m.explain(conv, first["id"])
+    assert r["reason"].startswith("It is Comedy, which you asked for")
+    assert r["paths"]
