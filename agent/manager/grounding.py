@@ -183,11 +183,7 @@ def audit(text: str, said: str, returned: set[str], catalog: Catalog) -> list[st
     Written apart from ``check`` (which the reply pipeline uses) so benchmarks and tests
     audit what users read with a reader that shares none of its code.
     """
-    by_year: dict[str, list[int]] = {}
-    for i, t in enumerate(catalog.titles):
-        if (m := re.search(r"\((\d{4})\)\s*$", t)):
-            by_year.setdefault(m.group(1), []).append(i)
-    titles = [t.casefold() for t in catalog.titles]
+    by_year, titles = _audit_index(catalog)
     bad = []
     for m in _AUDIT_YEAR.finditer(text):
         before = text[:m.end()].casefold()
@@ -206,3 +202,16 @@ def audit(text: str, said: str, returned: set[str], catalog: Catalog) -> list[st
         if not any(t.startswith(q.casefold()) for t in titles):
             bad.append(f"quoted, not in catalog: {q}")
     return bad
+
+
+def _audit_index(catalog: Catalog) -> tuple[dict[str, list[int]], list[str]]:
+    """(title year -> items, folded titles), built once per catalog (cached on it)."""
+    cached = catalog.__dict__.get("_audit_index")
+    if cached is None:
+        by_year: dict[str, list[int]] = {}
+        for i, t in enumerate(catalog.titles):
+            if (m := re.search(r"\((\d{4})\)\s*$", t)):
+                by_year.setdefault(m.group(1), []).append(i)
+        cached = catalog.__dict__["_audit_index"] = (by_year,
+                                                     [t.casefold() for t in catalog.titles])
+    return cached

@@ -28,6 +28,7 @@ from agent.nlu.lexicon import normalize
 from agent.nlu.unknown import unknown_titles
 from agent.state import DialogueState
 from agent.tools import ToolContext, execute
+from agent.tools.items import resolve_item
 from recsys.catalog import Catalog
 from recsys.errors import TastebudError, UnknownUserError
 from recsys.settings import Settings
@@ -139,18 +140,24 @@ class Manager:
                 out.update(ev.data)
         return out
 
-    def _context(self, conv: Conversation) -> ToolContext:
-        """A per-turn tool context over the shared resources, with this conversation's state."""
-        cat, b = self.catalog, self.base
-        user = cat.user_index.get(conv.user_id) if conv.user_id is not None else None
+    def _state(self, conv: Conversation, user: int | None) -> DialogueState:
+        """The tools' view of the conversation: items shown and turned down, answers."""
+        cat = self.catalog
         state = DialogueState.start(-1 if user is None else user, cat.n_items)
         state.recommended = [cat.item_index[i] for i in conv.ever_shown]
         state.rejected_items = [cat.item_index[i] for i in conv.excluded]
         inc = [(f, v) for f, vs in conv.constraints.include.items() for v in vs]
         state.accepted = list(dict.fromkeys([*conv.accepted, *inc]))
         state.rejected = list(conv.rejected)
+        return state
+
+    def _context(self, conv: Conversation) -> ToolContext:
+        """A per-turn tool context over the shared resources, with this conversation's state."""
+        cat, b = self.catalog, self.base
+        user = cat.user_index.get(conv.user_id) if conv.user_id is not None else None
         return ToolContext(catalog=cat, settings=b.settings, engine=b.db(), user=user,
-                           state=state, recommender=b.model(), popularity=b.popular(),
+                           state=self._state(conv, user), recommender=b.model(),
+                           popularity=b.popular(),
                            semantic=b.semantic_index(), policy_context=b.policy(),
                            model_name=b.model_name,
                            liked=tuple(cat.item_index[i] for i in conv.liked))
@@ -243,11 +250,11 @@ class Manager:
     def explain(self, conv: Conversation, item_id: str) -> dict[str, Any]:
         """The explain tool's result for one item of this conversation (the UI's "why?"),
         with a ``reason`` sentence built from its paths when the explainer gave none."""
-        from agent.manager.reply import _path_reason
+        from agent.manager.reply import path_reason
 
         res = execute("explain", {"item": item_id}, self._context(conv))
         if "error" not in res and not res.get("reason"):
-            text = _path_reason(Outcome(action="explain", explanation=res), self.catalog)
+            text = path_reason(Outcome(action="explain", explanation=res), self.catalog)
             res["reason"] = text[:1].upper() + text[1:]
         return res
 
@@ -268,7 +275,7 @@ class Manager:
                 return cat.item_index[conv.shown[k - 1]]
             return None
         title = self.lex.ground_title(s)
-        return cat.titles.index(title) if title in cat.titles else None
+        return resolve_item(cat, title) if title is not None else None
 
     def _target(self, conv: Conversation, req: Request) -> int | None:
         for r in req.refs:
@@ -295,7 +302,7 @@ class Manager:
             else:
                 conv.rejected.append(answer)
                 c.exclude.setdefault(fld, []).append(value)
-            ctx.state = self._context(conv).state
+            ctx.state = self._state(conv, ctx.user)
             if self.rules.should_ask(conv, ctx) and norm in _NO and self.rules.ask(
                     conv, ctx, emit, out):
                 return
@@ -314,7 +321,7 @@ class Manager:
             out.facts.add_items(cat, [item])
             out.target = item if kind == "like" else out.target
         if out.feedback:
-            ctx.state = self._context(conv).state
+            ctx.state = self._state(conv, ctx.user)
         swap = req.kind == "refine" and req.refs and _SWAP.search(text) and conv.shown
         if swap:
             for r in req.refs:
@@ -323,22 +330,21 @@ class Manager:
                     conv.disliked.append(cat.item_ids[item])
                     out.feedback.append((item, "dislike"))
                     out.facts.add_items(cat, [item])
-            ctx.state = self._context(conv).state
+            ctx.state = self._state(conv, ctx.user)
         # 3. Replace items turned down from the list on screen ("not this one", "swap 3").
         gone = [i for i, k in out.feedback if k in ("dislike", "seen")
                 and cat.item_ids[i] in conv.shown]
         if gone and req.kind in ("feedback", "refine") and not (
                 req.include or req.exclude or req.free_text or req.year_min or req.year_max):
-            current = [cat.item_index[i] for i in conv.shown]
             sub = Outcome(action="recommend")
             self.rules.recommend(conv, ctx, emit, sub, n=len(gone))
-            new = list(current)
+            new = [cat.item_index[i] for i in conv.shown]
             for old, rep in zip(gone, sub.items, strict=False):
                 new[new.index(old)] = rep
                 out.replaced.append((old, rep))
-            new = [i for i in new if i not in gone or i in dict(out.replaced).values()]
-            out.action, out.items = "ack", [i for i in new
-                                            if cat.item_ids[i] not in conv.excluded]
+            # what was turned down and not replaced leaves the list (it is in conv.excluded)
+            out.action = "ack"
+            out.items = [i for i in new if cat.item_ids[i] not in conv.excluded]
             out.personalised = sub.personalised
             return
         if req.kind == "feedback" or (out.feedback and req.kind == "chitchat"):
@@ -379,7 +385,7 @@ class Manager:
                                           and name not in cat.attributes), None)
             return
         # 5. Recommend / refine: update the standing request, then plan.
-        seeds = [cat.item_ids[cat.titles.index(t)] for t in req.titles if t in cat.titles]
+        seeds = [cat.item_ids[resolve_item(cat, t)] for t in req.titles]
         if req.free_text and (m := _LESS.match(req.free_text.strip())):
             # Semantic search cannot negate ("less horror" finds horror): a catalog value
             # becomes an exclusion; anything else is dropped rather than searched for.

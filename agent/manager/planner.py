@@ -59,7 +59,8 @@ class RulePlanner:
                     r = self.call(ctx, emit, "similar_items",
                                   {"item": s, "n": SEED_POOL, "by": "text"})
                 pool += _indices(ctx, r)
-            ctx.bus.set(pool) if pool else None
+            if pool:
+                ctx.bus.set(pool)
         cond: dict[str, Any] = {k: v for k, v in (("include", c.include),
                                                    ("exclude", c.exclude),
                                                    ("year_min", c.year_min),

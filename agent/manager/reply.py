@@ -87,7 +87,7 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
         fld, value = out.question
         parts.append(_question(fld, value, catalog))
     elif out.action == "explain" and out.target is not None:
-        reason = (out.explanation or {}).get("reason") or _path_reason(out, catalog)
+        reason = (out.explanation or {}).get("reason") or path_reason(out, catalog)
         parts.append(f"Why {t[out.target]}: {reason}")
     elif out.action == "fact" and out.target is not None:
         parts.append(_fact_text(out, catalog))
@@ -107,7 +107,7 @@ def _question(fld: str, value: str, catalog: Catalog) -> str:
     return f"To narrow it down: should it be {value} ({fld})?"
 
 
-def _path_reason(out: Outcome, catalog: Catalog) -> str:
+def path_reason(out: Outcome, catalog: Catalog) -> str:
     """A sentence from the explain tool's graph paths and MF neighbours."""
     exp = out.explanation or {}
     bits = []
@@ -161,7 +161,7 @@ def facts_json(out: Outcome, conv: Conversation, catalog: Catalog) -> dict[str, 
     if out.target is not None:
         data["about"] = card(out.target)
     if out.explanation:
-        data["reason"] = out.explanation.get("reason") or _path_reason(out, catalog)
+        data["reason"] = out.explanation.get("reason") or path_reason(out, catalog)
     if out.question:
         data["question"] = _question(*out.question, catalog)
     if out.unknown_titles:
