@@ -68,6 +68,19 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
         url=None,
         terms="non-commercial research; cite Last.fm, HetRec 2011 and CPR (KDD 2020)",
     ),
+    Dataset(
+        name="redial-train",
+        title="ReDial training dialogues (Li et al. 2018; 2,270 recovered from public copies)",
+        files={
+            "train_partial.jsonl":
+                "b797a6184a4892aac0b932239f3bf5db069ad53d31516d15a2762aebd84fdd8c",
+        },
+        mirror_path="redial",
+        # ReDial's official zip holds the full training set in another layout; this recovered,
+        # deduplicated subset (none of it in the test set) exists only as a mirror copy
+        url=None,
+        terms="CC BY 4.0 (ReDial, Li et al. NeurIPS 2018)",
+    ),
 ]}
 
 

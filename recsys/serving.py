@@ -101,3 +101,90 @@ def _mf_index(model: Recommender, npz: Path, catalog: Catalog, settings: Setting
     root.mkdir(parents=True, exist_ok=True)
     index.save(path)
     return index
+
+
+DIALOGUES_FILE = "dialogues.npz"
+
+
+def dialogues_spec(catalog: Catalog, settings: Settings):  # type: ignore[no-untyped-def]
+    """The catalog spec's ``[dialogues]`` section, or None (no spec of that name, or none)."""
+    from recsys.catalogs import find_spec
+    from recsys.errors import TastebudError
+    from recsys.spec import load_spec
+
+    try:
+        return load_spec(find_spec(catalog.name, settings)).dialogues
+    except TastebudError:
+        return None
+
+
+def train_dialogues(catalog: Catalog, settings: Settings, *, progress: bool | None = None,
+                    files: list[Path] | None = None) -> Path | None:
+    """Fit ``DialogueKnowledge`` from the spec's dialogue files (or ``files``) and save it.
+
+    Returns None when the catalog names no dialogues; a dataset that cannot be fetched is a
+    warning, not a failure: conversational ranking then runs on ratings alone.
+    """
+    import logging
+
+    from recsys.datasets import fetch
+    from recsys.errors import DatasetError
+
+    tolerance = 1
+    if files is None:
+        spec = dialogues_spec(catalog, settings)
+        if spec is None:
+            return None
+        try:
+            root = fetch(spec.dataset, settings, progress=progress)
+        except DatasetError as e:
+            logging.getLogger(__name__).warning("dialogues skipped: %s", e)
+            return None
+        files, tolerance = [root / f for f in spec.files], spec.year_tolerance
+    knowledge = fit_dialogue_knowledge(catalog, files, tolerance=tolerance, progress=progress)
+    out = model_dir(catalog, settings) / DIALOGUES_FILE
+    knowledge.save(out)
+    return out
+
+
+def fit_dialogue_knowledge(catalog: Catalog, files: list[Path], *, tolerance: int = 1,
+                           progress: bool | None = None):  # type: ignore[no-untyped-def]
+    """``DialogueKnowledge`` from ReDial-format files, their movies mapped to ``catalog``."""
+    from tqdm.auto import tqdm
+
+    from recsys.dialogues import TitleMapper, read_dialogues
+    from recsys.models.base import show_progress
+    from recsys.session import DialogueKnowledge
+
+    mapper = TitleMapper(catalog, tolerance=tolerance)
+    pairs = []
+    for path in files:
+        for d in tqdm(read_dialogues(path), desc=f"dialogues {Path(path).name}", unit="dlg",
+                      disable=not show_progress(progress)):
+            m = mapper.map_dialogue(d)
+            seeker = [m[x] for t in d.turns if t.seeker for x in t.movies if x in m]
+            rec = [m[x] for t in d.turns if not t.seeker for x in t.movies if x in m]
+            pairs.append((seeker, rec))
+    return DialogueKnowledge.fit(pairs, catalog.n_items,
+                                 sources=[Path(p).name for p in files])
+
+
+def load_session_ranker(catalog: Catalog, settings: Settings):  # type: ignore[no-untyped-def]
+    """The conversation ranker: item-kNN + popularity + dialogue knowledge when trained.
+
+    A catalog without a trained item-kNN (a test's tiny catalog, models trained one by one)
+    gets one fitted in memory: seconds at most, and the ranker never refuses a turn.
+    """
+    import numpy as np
+
+    from recsys.session import DialogueKnowledge, SessionRanker
+
+    data = training_interactions(catalog)
+    try:
+        knn = load_recommender(catalog, settings, "itemknn")
+    except ModelError:
+        knn = create("itemknn", **DEFAULT_PARAMS["itemknn"]).fit(data, progress=False)
+    pop = np.bincount(data.items, minlength=catalog.n_items).astype(np.float32)
+    path = model_dir(catalog, settings) / DIALOGUES_FILE
+    knowledge = DialogueKnowledge.load(path, catalog.n_items) if path.is_file() else None
+    return SessionRanker(knn.similarity, pop, knowledge)  # type: ignore[attr-defined]

@@ -125,6 +125,15 @@ class UserLinksSpec(FileSpec):
     other: str
 
 
+class DialoguesSpec(_Strict):
+    """Real recommendation dialogues (ReDial format) about this catalog's items: what human
+    recommenders suggested and which films they name together shape conversational ranking."""
+
+    dataset: str = Field(description="Known dataset holding the dialogue files.")
+    files: list[str] = Field(min_length=1, description="ReDial-format .jsonl files in it.")
+    year_tolerance: int = Field(1, ge=0, le=5, description="Years a ReDial name may be off.")
+
+
 class CatalogSpec(_Strict):
     """A whole catalog."""
 
@@ -137,6 +146,7 @@ class CatalogSpec(_Strict):
     attributes: list[AttributeFile] = Field(default_factory=list)
     interactions: list[InteractionsSpec] = Field(default_factory=list)
     user_links: list[UserLinksSpec] = Field(default_factory=list)
+    dialogues: DialoguesSpec | None = None
 
     @model_validator(mode="after")
     def _unique_fields(self) -> CatalogSpec:
@@ -177,5 +187,6 @@ def load_spec(path: Path) -> CatalogSpec:
 
 def spec_digest(spec: CatalogSpec) -> str:
     """Hash of the spec's meaning (not its formatting)."""
-    canon = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    # dialogues feed the models, not the stored catalog: they do not change its fingerprint
+    canon = json.dumps(spec.model_dump(mode="json", exclude={"dialogues"}), sort_keys=True)
     return hashlib.sha256(canon.encode()).hexdigest()

@@ -189,6 +189,11 @@ def train(
                f"{len(cat.interactions)} interactions")
     for t in train_models(cat, s, model or None):
         typer.echo(f"trained {t.name:<10} in {t.fit_s:6.1f} s -> {t.path}")
+    if not model:
+        from recsys.serving import train_dialogues
+
+        if (path := train_dialogues(cat, s)) is not None:
+            typer.echo(f"dialogue knowledge -> {path}")
     if index:
         from recsys.index import semantic_index
 

@@ -97,6 +97,14 @@ class Conversation:
     pending: tuple[str, str] | None = None  # the attribute asked about, awaiting yes/no
     questions: int = 0
     history: list[dict[str, str]] = field(default_factory=list)  # {"role", "text"}, short
+    # every item the person named or judged: [item id, polarity, turn]; ranking seeds
+    # (a mention or like > 0, a dislike or "nothing like X" < 0), newest first in weight
+    mentions: list[list] = field(default_factory=list)
+
+    def mention(self, item_id: str, polarity: float) -> None:
+        """Record that the person named or judged an item this turn (the newest one wins)."""
+        self.mentions = [m for m in self.mentions if m[0] != item_id]
+        self.mentions.append([item_id, float(polarity), self.turn])
 
     @property
     def excluded(self) -> list[str]:

@@ -31,6 +31,7 @@ from agent.tools import ToolContext, execute
 from agent.tools.items import resolve_item
 from recsys.catalog import Catalog
 from recsys.errors import TastebudError, UnknownUserError
+from recsys.session import conversation_seeds
 from recsys.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,9 @@ _NO = {"no", "nope", "nah", "not really", "n", "no thanks", "not at all", "rathe
        "not today", "no way"}
 _SWAP = re.compile(r"\b(swap|replace|change|different|instead|another|not|no|drop|remove|skip|"
                    r"ditch|lose)\b", re.I)  # "not number 3", "swap 2": a list edit
+# "more like number 4, but no horror": number 4 is a seed, the "no" is about horror
+_MORE_LIKE = re.compile(r"\b(like|similar to|closer to)\s+(number\s+|no\.?\s*|#)?"
+                        r"(\d+|one|two|three|four|five|that|this|it)\b", re.I)
 _MORE = re.compile(r"\b(else|more|other|another|options|next|again|different)\b", re.I)
 _LESS = re.compile(r"^(?:less|fewer|not so|not as|not too|nothing too)\s+(.+)$", re.I)
 _MISSING = {"director": r"\b(direct(ed|or)|who made)\b",
@@ -79,15 +83,24 @@ class Manager:
              **kw: Any) -> Manager:
         """A manager over a stored catalog, training its models first if they are missing."""
         from recsys.catalogs import open_catalog
-        from recsys.serving import model_dir, train
+        from recsys.serving import (
+            DIALOGUES_FILE,
+            dialogues_spec,
+            model_dir,
+            train,
+            train_dialogues,
+        )
         from recsys.settings import get_settings
 
         settings = settings or get_settings()
         cat = open_catalog(catalog, settings, progress=progress)
-        missing = [m for m in ("als", "popularity")
+        missing = [m for m in ("als", "popularity", "itemknn")
                    if not (model_dir(cat, settings) / f"{m}.npz").exists()]
         if missing:
             train(cat, settings, missing, progress=progress)
+        if not (model_dir(cat, settings) / DIALOGUES_FILE).exists() \
+                and dialogues_spec(cat, settings) is not None:
+            train_dialogues(cat, settings, progress=progress)
         ctx = ToolContext(catalog=cat, settings=settings).warm()
         return cls(ctx, llm=llm, **kw)
 
@@ -159,8 +172,33 @@ class Manager:
                            state=self._state(conv, user), recommender=b.model(),
                            popularity=b.popular(),
                            semantic=b.semantic_index(), policy_context=b.policy(),
-                           model_name=b.model_name,
-                           liked=tuple(cat.item_index[i] for i in conv.liked))
+                           model_name=b.model_name, session=b.session_ranker(),
+                           liked=tuple(cat.item_index[i] for i in conv.liked),
+                           seeds=self._seeds(conv))
+
+    def _seeds(self, conv: Conversation) -> dict[int, float]:
+        """Signed ranking seeds from the whole conversation: every title named or judged
+        (older turns weigh less), the standing request's "like X" counting once more."""
+        cat = self.catalog
+        index = cat.item_index
+        events = [(index[i], -1.0, 0) for i in conv.disliked if i in index]
+        events += [(index[i], 1.0, 0) for i in conv.liked if i in index]
+        events += [(index[m[0]], float(m[1]), int(m[2])) for m in conv.mentions
+                   if m[0] in index]
+        decay = self.base.session_ranker().weights.decay
+        seeds = conversation_seeds(events, conv.turn, decay)
+        for i in conv.constraints.seeds:
+            if i in index:
+                seeds[index[i]] = seeds.get(index[i], 0.0) + 1.0
+        return seeds
+
+    def ranking(self, conv: Conversation, n: int = 50) -> list[str]:
+        """The ``n`` items a recommend turn would show now (catalog ids), without changing
+        the conversation: what offline evaluation scores."""
+        ctx = self._context(conv)
+        out = Outcome(action="recommend")
+        self.rules.recommend(conv, ctx, lambda step: None, out, n=n)
+        return [self.catalog.item_ids[i] for i in out.items]
 
     # ------------------------------------------------------------------ the turn
 
@@ -179,6 +217,7 @@ class Manager:
         nlu_llm = self.llm if self.llm_nlu else None
         req = understand(text, self.lex, llm=nlu_llm, shown=shown_titles or None)
         unknown = unknown_titles(text, req, self.lex)
+        self._note_mentions(conv, req)
         ctx = self._context(conv)
         steps: list[dict[str, Any]] = []
         pending: list[Event] = []
@@ -277,6 +316,24 @@ class Manager:
         title = self.lex.ground_title(s)
         return resolve_item(cat, title) if title is not None else None
 
+    def _note_mentions(self, conv: Conversation, req: Request) -> None:
+        """Every title named this turn is a seed: pushed away when negated ("nothing like
+        X") or judged badly, drawn towards otherwise; "seen" without a verdict counts half."""
+        cat = self.catalog
+        judged = {}
+        for key, kind in req.feedback.items():
+            if not str(key).lstrip("-").isdigit():
+                judged[key] = kind
+        for t in [*req.titles, *req.unlike]:
+            try:
+                iid = cat.item_ids[resolve_item(cat, t)]
+            except TastebudError:
+                continue
+            kind = judged.get(t)
+            polarity = -1.0 if t in req.unlike or kind == "dislike" else \
+                0.5 if kind == "seen" else 1.0
+            conv.mention(iid, polarity)
+
     def _target(self, conv: Conversation, req: Request) -> int | None:
         for r in req.refs:
             i = self._item_of(conv, r)
@@ -294,7 +351,8 @@ class Manager:
         answer = conv.pending
         conv.pending = None
         # 1. A yes/no answer to the question we asked last turn.
-        if answer and req.kind == "chitchat" and (norm in _YES or norm in _NO):
+        # (whatever kind the LLM guessed for a bare "yes": the pending question decides)
+        if answer and (norm in _YES or norm in _NO):
             fld, value = answer
             if norm in _YES:
                 conv.accepted.append(answer)
@@ -322,7 +380,8 @@ class Manager:
             out.target = item if kind == "like" else out.target
         if out.feedback:
             ctx.state = self._state(conv, ctx.user)
-        swap = req.kind == "refine" and req.refs and _SWAP.search(text) and conv.shown
+        swap = req.kind == "refine" and req.refs and _SWAP.search(text) and conv.shown \
+            and not _MORE_LIKE.search(text)
         if swap:
             for r in req.refs:
                 item = self._item_of(conv, r)

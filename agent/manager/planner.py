@@ -23,7 +23,6 @@ from agent.tools import ToolContext, execute, openai_tools
 log = logging.getLogger(__name__)
 Emit = Callable[[dict[str, Any]], None]  # called with each bus step as it happens
 MAX_ASK = 2  # questions before the first list: more feels like an interrogation
-SEED_POOL = 50  # similar items drawn per seed before the hard filters
 
 
 def _indices(ctx: ToolContext, result: dict[str, Any]) -> list[int]:
@@ -50,18 +49,13 @@ class RulePlanner:
         """Fill ``out.items`` with the best ``n`` items for the standing request."""
         n = n or self.list_size
         c = conv.constraints
-        seeds = list(c.seeds)
-        if seeds:
-            pool: list[int] = []
-            for s in seeds:
-                r = self.call(ctx, emit, "similar_items", {"item": s, "n": SEED_POOL})
-                if "error" in r:  # an item without ratings: fall back to its text
-                    r = self.call(ctx, emit, "similar_items",
-                                  {"item": s, "n": SEED_POOL, "by": "text"})
-                pool += _indices(ctx, r)
-            if pool:
-                ctx.bus.set(pool)
-        cond: dict[str, Any] = {k: v for k, v in (("include", c.include),
+        # seeds ("like Alien", every title mentioned or liked) are weights in rank_items'
+        # conversation scores, not a candidate pool: their neighbours by ratings and the films
+        # people name together in real dialogues both count
+        include, soft = self._split(ctx, c.include)
+        if soft:
+            ctx.boosts = (*ctx.boosts, *self._masks(ctx, soft))
+        cond: dict[str, Any] = {k: v for k, v in (("include", include),
                                                    ("exclude", c.exclude),
                                                    ("year_min", c.year_min),
                                                    ("year_max", c.year_max)) if v}
@@ -85,6 +79,38 @@ class RulePlanner:
         out.action = "recommend" if out.items else "empty"
         out.exhausted = not out.items and ctx.bus.items is not None and bool(
             ctx.shown_or_rejected().size)
+
+    hard_fields: tuple[str, ...] | None = None  # None: the catalog's genre-like field
+
+    def _split(self, ctx: ToolContext, include: dict[str, list[str]]
+               ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        """Wished values -> (hard filters, soft wishes). Only a catalog-wide field (genre)
+        filters; a sparse tag ("feel-good" is on 4 films) is evidence for ranking."""
+        from agent.nlu import lexicon_for
+
+        hard_fields = self.hard_fields
+        if hard_fields is None:
+            g = lexicon_for(ctx.catalog).genre_field
+            hard_fields = (g,) if g else ()
+        if any(w > 0 for w in ctx.seeds.values()):
+            hard_fields = ()  # with titles to go by, a genre said earlier is a taste, not a rule
+        hard = {f: v for f, v in include.items() if f in hard_fields and v}
+        soft = {f: v for f, v in include.items() if f not in hard_fields and v}
+        return hard, soft
+
+    @staticmethod
+    def _masks(ctx: ToolContext, soft: dict[str, list[str]]) -> list[np.ndarray]:
+        """One (I,) 0/1 mask per soft value: the items carrying it."""
+        out = []
+        for f, values in soft.items():
+            attr = ctx.catalog.attributes.get(f)
+            if attr is None:
+                continue
+            for v in values:
+                mask = np.zeros(ctx.catalog.n_items, bool)
+                mask[attr.items_with(v)] = True
+                out.append(mask)
+        return out
 
     def ask(self, conv: Conversation, ctx: ToolContext, emit: Emit, out: Outcome) -> bool:
         """Ask the graph policy's best yes/no question; False when none is worth asking."""

@@ -28,6 +28,7 @@ class Request:
     refs: list[int] = field(default_factory=list)
     feedback: dict[str, str] = field(default_factory=dict)
     free_text: str | None = None
+    unlike: list[str] = field(default_factory=list)  # "nothing like Titanic": push away
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of the output contract (empty slots kept, so it is stable)."""
@@ -38,6 +39,8 @@ class Request:
             "year_min": self.year_min, "year_max": self.year_max,
             "titles": list(self.titles), "refs": list(self.refs),
             "feedback": dict(self.feedback), "free_text": self.free_text or None,
+            # only when said: older clients and the LLM's schema know the nine slots above
+            **({"unlike": list(self.unlike)} if self.unlike else {}),
         }
 
     @classmethod
@@ -52,6 +55,7 @@ class Request:
             refs=[int(r) for r in data.get("refs") or []],
             feedback={str(k): str(v) for k, v in (data.get("feedback") or {}).items()},
             free_text=data.get("free_text") or None,
+            unlike=list(data.get("unlike") or []),
         )
 
     def add(self, slot: str, fld: str, value: str) -> None:

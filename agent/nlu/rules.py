@@ -39,7 +39,8 @@ DISLIKE = wordset("hated hate disliked boring terrible awful bad meh worst horri
 SEEN_RE = re.compile(r"\b(seen|watched|saw)\b")
 CHAT_RE = re.compile(r"^(hi|hello|hey|yo|thanks|thank you|thx|bye|goodbye|good morning|good "
                      r"night|how are you|who are you|what can you do|lol|haha|ok|okay|cool|"
-                     r"nice|great|you're|your|i'm bored|what's up|sup)\b")
+                     r"nice|great|you're|your|i'm bored|what's up|sup|hope you|i hope you|"
+                     r"have a (good|great|nice))\b")
 WHY_RE = re.compile(r"\b(why|how come|what makes|explain|reason|because of what)\b")
 FACT_RE = re.compile(r"\b(who (directed|stars|starred|is in|was in|plays|made|wrote)|"
                      r"when (was|did|is)|what year|how long|cast of|director of|"
@@ -52,6 +53,11 @@ REFINE_RE = re.compile(r"^(no|nah|hmm|actually|but|and|what about|how about|ok b
                        r"instead|only|just|make it|now)\b|\b(instead|rather|something else|"
                        r"other than|different|fewer|any others|more like|another one|"
                        r"others|those|these|them|ones)\b")
+
+
+_SWAP_N = re.compile(r"^(swap|replace|change|drop|remove|skip|ditch|lose|not)\s+"
+                    r"(?:number\s+|no\s+|the\s+)?(\d+|one|two|three|four|five|six|seven|eight|"
+                    r"nine|ten)(?:\s+(?:one|please))?$")
 
 
 @dataclass
@@ -70,6 +76,7 @@ class _Tok:
     raw: str
     sentence_start: bool
     quoted: bool
+    title_year: bool = False  # a year in parentheses right after a name
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -80,8 +87,12 @@ def _tokenize(text: str) -> list[_Tok]:
     out: list[_Tok] = []
     quoted = False
     start = True
-    for m in re.finditer(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[\"“”.!?;,#]", text):
+    for m in re.finditer(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?|[\"“”.!?;,#]|\((?:19|20)\d\d\)", text):
         s = m.group(0)
+        if s.startswith("("):  # "Title (2018)": the year of a name, flagged as such
+            out.append(_Tok(s[1:-1], s[1:-1], False, quoted, title_year=True))
+            start = False
+            continue
         if s in "\"“”":
             quoted = not quoted
             continue
@@ -105,6 +116,8 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
     used: set[int] = set()
     n_shown = len(shown) if isinstance(shown, list) else shown
     title_at = _titles(toks, lex, req, used)
+    _unlike(words, req, title_at)
+    _named_years(toks, used)
     years(words, req, used)
     refs(words, req, used, n_shown)
     soft = _soft(words, used)
@@ -113,6 +126,17 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
     if soft:
         req.free_text = "; ".join(soft)
     kind, sure = _kind(normalize(text), words, req)
+    if m := _SWAP_N.match(normalize(text)):
+        # "swap 3", "drop number 2": a list edit of one position
+        n = int(m.group(2)) if m.group(2).isdigit() else NUMBERS.get(m.group(2), 0)
+        if n:  # beyond the list is still this position: the reply says there is none
+            req.refs, kind, sure = [n], "refine", True
+    if kind == "recommend" and not req.titles and not req.year_min and not req.year_max \
+            and not req.exclude and CHAT_RE.search(normalize(text)) \
+            and not REC_RE.search(normalize(text)) \
+            and all(f != lex.genre_field for f in req.include):
+        # "Hope you're well": a greeting whose words happen to be tags
+        req.include, kind, sure = {}, "chitchat", True
     req.kind = kind
     return Parse(req, sure, used, words)
 
@@ -133,19 +157,73 @@ def _titles(toks: list[_Tok], lex: Lexicon, req: Request, used: set[int]) -> dic
             if form not in lex.title_items:
                 continue
             year = _year_after(words, s + size)
-            if not _title_evidence(toks, s, size, form, lex, year is not None):
-                continue
             item = lex.best_item(form, year)
             if item is None:
+                continue
+            if year is not None and abs(lex.years[item] - year) > 1:
+                # "Jumanji (2017)" names "Jumanji: Welcome to the Jungle"; "Infinity War
+                # (2018)" is not "War, The (1994)": a contradicting year is a mismatch
+                sub = _subtitled(lex, form, year)
+                if sub is not None:
+                    item = sub
+                elif _runs_on(toks, s, size) or (size == 1 and abs(lex.years[item] - year) > 5):
+                    continue
+                year = None  # a wrong year on a long title: the known film, no filter
+            if not _title_evidence(toks, s, size, form, lex, year is not None):
                 continue
             _add_title(req, lex.titles[item])
             title_at[s] = lex.titles[item]
             used.update(range(s, s + size))
-            if year and lex.years[item] == year:
-                # The year named which of the same-titled items; it is not a year constraint.
-                used.update(range(s + size, s + size + (1 if words[s + size] == str(year) else 2)))
+            after = _year_after(words, s + size)
+            if after is not None:
+                # A year right after a title says which film; it is never a year constraint.
+                used.update(range(s + size, s + size + (1 if words[s + size] == str(after)
+                                                         else 2)))
     _fuzzy_titles(toks, lex, req, used, title_at)
     return title_at
+
+
+_UNLIKE_CUES = (("unlike",), ("nothing", "like"), ("not", "like"), ("nothing", "similar", "to"),
+                ("anything", "but"), ("nothing", "as"), ("opposite", "of"), ("except",))
+
+
+def _unlike(words: list[str], req: Request, title_at: dict[int, str]) -> None:
+    """Titles right after "nothing like" / "unlike" / "not like": to push away, not seed."""
+    for s, title in title_at.items():
+        if any(tuple(words[max(0, s - len(c)):s]) == c for c in _UNLIKE_CUES):
+            if title in req.titles:
+                req.titles.remove(title)
+            if title not in req.unlike:
+                req.unlike.append(title)
+
+
+def _named_years(toks: list[_Tok], used: set[int]) -> None:
+    """"Avengers: Infinity War (2018)" not in the catalog: its year is no filter and its
+    words ("War") are no genre; the name is left to ``unknown_titles``."""
+    for y, t in enumerate(toks):
+        if not t.title_year or y in used:
+            continue
+        used.add(y)
+        j = y - 1
+        while j >= 0 and j not in used and (toks[j].raw[:1].isupper() or toks[j].raw.isdigit()
+                                            or toks[j].low in _CONNECTORS):
+            used.add(j)
+            if toks[j].sentence_start:
+                break
+            j -= 1
+
+
+def _subtitled(lex: Lexicon, form: str, year: int) -> int | None:
+    """The item titled "<form>: <subtitle>" of ``year`` (within a year), if there is one."""
+    heads = lex.__dict__.get("_heads")
+    if heads is None:
+        heads = {}
+        for i, t in enumerate(lex.titles):
+            if ":" in t:
+                heads.setdefault(normalize(t.split(":", 1)[0]), []).append(i)
+        lex.__dict__["_heads"] = heads
+    dated = [i for i in heads.get(form, []) if abs(lex.years[i] - year) <= 1]
+    return dated[0] if len(dated) == 1 else None
 
 
 def _year_after(words: list[str], i: int) -> int | None:
@@ -187,6 +265,10 @@ def _title_evidence(toks: list[_Tok], s: int, size: int, form: str, lex: Lexicon
     return (capitalised and not span[0].sentence_start) or cue
 
 
+_NOUNS = ITEM_NOUNS | wordset("movies films flicks shows ones")
+_CONNECTORS = wordset("of the a an and in on to for at")
+
+
 def _runs_on(toks: list[_Tok], s: int, size: int) -> bool:
     """Do capitalised words continue right after (or before) this capitalised span?"""
     def cap(i: int) -> bool:
@@ -194,8 +276,16 @@ def _runs_on(toks: list[_Tok], s: int, size: int) -> bool:
         return t.raw[:1].isupper() and t.low not in COMMON and t.raw != "I" and not t.quoted
 
     after = s + size < len(toks) and cap(s + size)
-    before = s > 0 and not toks[s].sentence_start and cap(s - 1) and \
-        not toks[s - 1].sentence_start
+    # "Life of the Party", "Guardians of the Galaxy": connectors inside a longer name
+    j = s - 1
+    while j > 0 and toks[j].low in _CONNECTORS and not toks[j].sentence_start:
+        j -= 1
+    before = j >= 0 and j < s and not toks[s].sentence_start and cap(j) and \
+        not toks[j].sentence_start
+    k = s + size
+    while k < len(toks) - 1 and toks[k].low in _CONNECTORS:
+        k += 1
+    after = after or (k > s + size and cap(k))
     return after or before
 
 
@@ -215,6 +305,9 @@ def _fuzzy_titles(toks: list[_Tok], lex: Lexicon, req: Request, used: set[int],
             form = " ".join(words[s:s + size])
             if all(w in COMMON for w in form.split()) or any(c.isdigit() for c in form):
                 continue
+            if all(w in COMMON or w in lex.attr_phrases or w in _NOUNS
+                   for w in form.split()) and not toks[s].raw[:1].isupper():
+                continue  # "scary movies" is a wish, not a misspelt "Scary Movie"
             hit = fuzzy_title(lex, form)
             if hit and (best is None or hit[1] >= best[1]):
                 best = (hit[0], hit[1], size)
@@ -370,12 +463,16 @@ def _is_ref_word(c: list[str], j: int) -> bool:
     return w == "last" and (nxt in ITEM_NOUNS or (prev == "the" and nxt == ""))
 
 
+_NOT_SEEN = re.compile(r"\b(haven't|havent|have not|never|not|didn't|didnt|did not|hasn't|"
+                       r"not yet|yet to)\b(\s+\w+){0,2}?\s+(seen|watched|saw|see|watch)\b")
 # Reactions that need no pronoun to be about what is on screen.
 _STANDALONE = re.compile(r"^(meh|nah|not for me|no thanks|not this one|pass)\b")
 
 
 def _sentiment(c: list[str], about_item: bool = False) -> str | None:
     text = " ".join(c)
+    if SEEN_RE.search(text) and _NOT_SEEN.search(text):
+        return None  # "haven't seen that one": still recommendable, not a verdict
     if SEEN_RE.search(text) and re.search(r"\b(already|seen it|seen that|seen this|"
                                           r"watched (it|that|this)|saw (it|that|this)|"
                                           r"have seen|i've seen|ive seen)\b", text):
@@ -424,7 +521,8 @@ def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
         return "fact", True
     rec_cue = bool(REC_RE.search(norm)) or "more" in words
     if req.feedback and not re.search(r"\b(more like|something|another|recommend|similar|"
-                                      r"show me|give me|instead|what else)\b", norm):
+                                      r"show me|give me|instead|what else|movies like|"
+                                      r"films like|ones like|things like|stuff like)\b", norm):
         return "feedback", True
     # "no, ..." rejects the last list; "no musicals" is a fresh constraint.
     rejects = len(words) > 1 and words[0] in ("no", "nah") and words[1] == ","

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from recsys.graph import CatalogGraph
     from recsys.index import SemanticIndex
     from recsys.models import Recommender
+    from recsys.session import SessionRanker
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,11 @@ class ToolContext:
     policy_context: PolicyContext | None = None
     model_name: str = "als"
     liked: tuple[int, ...] = ()  # items liked in this conversation (dense), for new users
+    # signed seeds of the whole conversation (item -> weight: mentioned/liked > 0, pushed
+    # away < 0) and item masks of soft wishes; rank_items orders by them through ``session``
+    seeds: dict[int, float] = field(default_factory=dict)
+    boosts: tuple[np.ndarray, ...] = ()
+    session: SessionRanker | None = None
 
     def db(self) -> Engine:
         if self.engine is None:
@@ -131,9 +137,18 @@ class ToolContext:
             self.policy_context = build_context(self.catalog)
         return self.policy_context
 
+    def session_ranker(self) -> SessionRanker:
+        if self.session is None:
+            from recsys.serving import load_session_ranker
+
+            self.session = load_session_ranker(self.catalog, self.settings)
+        return self.session
+
     def warm(self) -> ToolContext:
         """Load every resource now (a server does this at start, not in the first turn)."""
         self.model(), self.popular(), self.semantic_index(), self.policy()
+        self.session_ranker()
+        self.semantic_index().encoder.encode(["warm up"], progress=False)  # query encoder now
         return self
 
     def graph(self) -> CatalogGraph:

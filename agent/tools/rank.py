@@ -30,7 +30,9 @@ class RankItems(Tool):
     def run(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         cand, skip = as_ids(ctx.bus.sorted_items()), as_ids(ctx.shown_or_rejected())
         ranked, used = None, "popularity"
-        if ctx.user is not None:
+        if ctx.seeds or ctx.boosts or ctx.user is None:
+            ranked, used = _by_conversation(ctx, args["n"], cand, skip)
+        elif ctx.user is not None:
             model = ctx.model()
             try:
                 ranked = model.recommend(ctx.user, args["n"], candidates=cand, exclude=skip)
@@ -53,5 +55,34 @@ class RankItems(Tool):
             ranked = pop.recommend(0, args["n"], candidates=cand, exclude=skip,
                                    filter_seen=False)
         ctx.bus.set(ranked.ids)
-        return {"model": used, "personalised": used != "popularity",
+        return {"model": used, "personalised": not used.startswith("popularity"),
                 "items": cards(ctx.catalog, ranked.ids, ranked.scores)}
+
+
+def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[Any, str]:
+    """Rank by the whole conversation (seeds, soft wishes, the dialogue-learned prior); a
+    known user's taste (MF, z-scored) is added to it."""
+    from recsys.models.base import top_k
+
+    ranker = ctx.session_ranker()
+    scores = ranker.scores(ctx.seeds, ctx.boosts).astype(np.float64)
+    used = "conversation" if ctx.seeds or ctx.boosts else \
+        "popularity+dialogues" if ranker.knowledge.dialogues else "popularity"
+    seen = np.zeros(0, np.int64)
+    if ctx.user is not None:
+        try:
+            model = ctx.model()
+            mf = np.asarray(model.score(ctx.user), np.float64)
+            s = model.seen
+            seen = s.indices[s.indptr[ctx.user]:s.indptr[ctx.user + 1]]  # known already
+            sd = mf.std()
+            if sd > 0:
+                scores += (mf - mf.mean()) / sd
+                used = f"{model.name}+{used}"
+        except UnknownUserError:
+            pass
+    ids = np.arange(len(scores)) if cand is None else np.asarray(cand, np.int64)
+    drop = np.union1d(np.union1d(np.asarray(skip, np.int64), seen),
+                      np.fromiter((i for i, w in ctx.seeds.items() if w != 0), np.int64))
+    ids = ids[~np.isin(ids, drop)]
+    return top_k(ids, scores[ids], n), used

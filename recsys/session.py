@@ -1,0 +1,169 @@
+"""Ranking from a whole conversation: every title the person mentioned, liked or pushed away.
+
+``SessionRanker.scores(seeds)`` scores every item as
+
+    prior(i) + sum_s w_s * (knn * sim(s, i) + comention * co(s, i))
+
+where ``seeds`` maps items to signed weights (a like or a mention > 0, "nothing like X" or a
+dislike < 0, older turns weighted down by the caller), ``sim`` is item-kNN cosine over the
+catalog's ratings, ``co`` how often two films are named in the same real dialogue
+(``DialogueKnowledge``) and the prior mixes rating popularity with how often real human
+recommenders suggested the item. Everything is sparse: a turn costs O(seeds x neighbours + I).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.errors import ModelError
+
+
+@dataclass(frozen=True)
+class SessionWeights:
+    """Weights of each part, in z-units of the prior; fitted by ``benchmarks/redial.py --tune``
+    on ReDial training dialogues (never on the file it scores)."""
+
+    knn: float = 3.0
+    comention: float = 1.0
+    popularity: float = 0.2  # z-scored log(1 + ratings)
+    suggested: float = 1.0  # z-scored log(1 + times human recommenders suggested it)
+    decay: float = 0.85  # a seed's weight per turn of age
+    genre: float = 2.0  # soft boost of an item per wished catalog-wide value (z-units)
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
+
+
+@dataclass
+class DialogueKnowledge:
+    """What real recommendation dialogues say about a catalog's items.
+
+    ``suggested[i]``: times a human recommender named item i; ``comention``: (I, I) log(1 +
+    dialogues naming both items). Fitted by ``fit`` from dialogues mapped to the catalog.
+    """
+
+    suggested: np.ndarray  # (I,) float32
+    comention: sp.csr_matrix  # (I, I) float32, symmetric, zero diagonal
+    dialogues: int = 0
+    sources: tuple[str, ...] = ()
+
+    @classmethod
+    def empty(cls, n_items: int) -> DialogueKnowledge:
+        return cls(np.zeros(n_items, np.float32), sp.csr_matrix((n_items, n_items),
+                                                                 dtype=np.float32))
+
+    @classmethod
+    def fit(cls, dialogues: Iterable[tuple[Sequence[int], Sequence[int]]], n_items: int, *,
+            sources: Sequence[str] = ()) -> DialogueKnowledge:
+        """From (items the seeker named, items the recommender named) per dialogue."""
+        suggested = np.zeros(n_items, np.float64)
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        count = 0
+        for seeker, recommender in dialogues:
+            count += 1
+            rec = np.unique(np.asarray(recommender, np.int64))
+            suggested[rec] += 1
+            items = np.unique(np.asarray([*seeker, *recommender], np.int64))
+            if len(items) > 1:
+                a, b = np.meshgrid(items, items)
+                keep = a != b
+                rows.append(a[keep])
+                cols.append(b[keep])
+        r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+        c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+        co = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(n_items, n_items))
+        co.sum_duplicates()
+        co.data = np.log1p(co.data).astype(np.float32)
+        return cls(suggested.astype(np.float32), co, count, tuple(sources))
+
+    def save(self, path: Path) -> None:
+        """npz + JSON meta beside it, written atomically (no pickle)."""
+        import os
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        os.close(fd)
+        co = self.comention
+        np.savez(tmp, suggested=self.suggested, data=co.data, indices=co.indices,
+                 indptr=co.indptr, shape=np.array(co.shape))
+        os.replace(tmp, path)
+        meta = {"dialogues": self.dialogues, "sources": list(self.sources),
+                "items": int(len(self.suggested))}
+        path.with_suffix(".json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, path: Path, n_items: int) -> DialogueKnowledge:
+        try:
+            with np.load(path) as z:
+                co = sp.csr_matrix((z["data"], z["indices"], z["indptr"]),
+                                   shape=tuple(z["shape"]))
+                suggested = np.asarray(z["suggested"], np.float32)
+            meta = json.loads(path.with_suffix(".json").read_text())
+        except (OSError, ValueError, KeyError) as e:
+            raise ModelError(f"cannot read dialogue knowledge {path}: {e}; run `tastebud "
+                             "train` again") from None
+        if len(suggested) != n_items:
+            raise ModelError(f"dialogue knowledge {path} is for {len(suggested)} items, the "
+                             f"catalog has {n_items}; run `tastebud train` again")
+        return cls(suggested, co, int(meta.get("dialogues", 0)),
+                   tuple(meta.get("sources", ())))
+
+
+class SessionRanker:
+    """Scores every item from a conversation's signed seeds; see the module docstring."""
+
+    def __init__(self, similarity: sp.csr_matrix, popularity: np.ndarray,
+                 knowledge: DialogueKnowledge | None = None,
+                 weights: SessionWeights | None = None) -> None:
+        n = len(popularity)
+        self.similarity = sp.csr_matrix(similarity, dtype=np.float32)
+        self.knowledge = knowledge or DialogueKnowledge.empty(n)
+        self.weights = w = weights or SessionWeights()
+        prior = w.popularity * _z(np.log1p(np.asarray(popularity, np.float64)))
+        if self.knowledge.suggested.any():
+            prior += w.suggested * _z(np.log1p(self.knowledge.suggested.astype(np.float64)))
+        self.prior = prior.astype(np.float32)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.prior)
+
+    def scores(self, seeds: Mapping[int, float],
+               boosts: Sequence[np.ndarray] = ()) -> np.ndarray:
+        """(I,) scores; ``boosts``: item masks of wished soft values (each adds ``genre``)."""
+        out = self.prior.copy()
+        if seeds:
+            idx = np.fromiter(seeds.keys(), np.int64, len(seeds))
+            val = np.fromiter(seeds.values(), np.float32, len(seeds))
+            w = self.weights
+            out += w.knn * np.asarray(self.similarity[idx].T @ val).ravel()
+            co = self.knowledge.comention
+            if co.nnz:
+                out += w.comention * np.asarray(co[idx].T @ val).ravel()
+        for mask in boosts:
+            out += self.weights.genre * mask.astype(np.float32)
+        return out
+
+    def describe(self) -> dict[str, object]:
+        return {"weights": asdict(self.weights), "dialogues": self.knowledge.dialogues,
+                "sources": list(self.knowledge.sources)}
+
+
+def conversation_seeds(events: Sequence[tuple[int, float, int]], turn: int,
+                       decay: float) -> dict[int, float]:
+    """Signed seed weights from (item, polarity, turn) events, older ones weighted down;
+    the newest event about an item decides its sign."""
+    out: dict[int, float] = {}
+    for item, polarity, at in events:
+        out[item] = float(polarity) * decay ** max(0, turn - at)
+    return out
