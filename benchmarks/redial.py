@@ -172,7 +172,8 @@ def tune(catalog: str, train_files: list[Path], progress: bool) -> dict:
     pts, _ = points(val_d, TitleMapper(manager.catalog))
     best = SessionWeights()
     grid = {"knn": (1.0, 3.0, 6.0), "comention": (0.5, 1.0, 2.0), "popularity": (0.0, 0.2, 0.5),
-            "suggested": (0.5, 1.0, 1.5), "decay": (0.7, 0.85, 1.0)}
+            "suggested": (0.25, 0.5, 1.0), "decay": (0.7, 0.85, 1.0), "genre": (1.0, 2.0, 4.0),
+            "request": (1.0, 3.0, 6.0), "request_prior": (0.25, 0.5, 1.0)}
 
     def score(w: SessionWeights) -> float:
         from recsys.session import SessionRanker
@@ -194,7 +195,7 @@ def tune(catalog: str, train_files: list[Path], progress: bool) -> dict:
                 trace.append((asdict(w), s))
                 if s > best_score:
                     best, best_score = w, s
-        if progress:
+        if True:
             print(f"round {_round}: {asdict(best)} R@10 {best_score}", file=sys.stderr)
     return {"weights": asdict(best), "val_R@10_new": best_score,
             "fit_dialogues": len(fit_d), "val_dialogues": len(val_d), "tried": len(trace)}

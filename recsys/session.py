@@ -30,11 +30,13 @@ class SessionWeights:
     on ReDial training dialogues (never on the file it scores)."""
 
     knn: float = 3.0
-    comention: float = 1.0
-    popularity: float = 0.2  # z-scored log(1 + ratings)
-    suggested: float = 1.0  # z-scored log(1 + times human recommenders suggested it)
+    comention: float = 2.0
+    popularity: float = 0.0  # z-scored log(1 + ratings)
+    suggested: float = 0.5  # z-scored log(1 + times human recommenders suggested it)
     decay: float = 0.85  # a seed's weight per turn of age
     genre: float = 2.0  # soft boost of an item per wished catalog-wide value (z-units)
+    request: float = 3.0  # the standing request's own seeds ("like X"), nearest = 1
+    request_prior: float = 0.5  # the prior's share when the request is "like X"
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -126,22 +128,41 @@ class SessionRanker:
                  knowledge: DialogueKnowledge | None = None,
                  weights: SessionWeights | None = None) -> None:
         n = len(popularity)
-        self.similarity = sp.csr_matrix(similarity, dtype=np.float32)
-        self.knowledge = knowledge or DialogueKnowledge.empty(n)
         self.weights = w = weights or SessionWeights()
-        prior = w.popularity * _z(np.log1p(np.asarray(popularity, np.float64)))
+        sim = sp.csr_matrix(similarity, dtype=np.float32)
+        self.similarity = sim
+        # cosine favours popular neighbours of every seed; for what the request is "like"
+        # right now, each row is scaled so the seed's own nearest item has 1
+        scale = np.ones(sim.shape[0], np.float32)
+        rows = np.diff(sim.indptr) > 0
+        if sim.nnz:
+            scale[rows] = 1.0 / np.maximum(np.maximum.reduceat(sim.data, sim.indptr[:-1][rows]),
+                                           1e-6)
+        self.nearest = sp.csr_matrix(sp.diags(scale) @ sim, dtype=np.float32)
+        self.knowledge = knowledge or DialogueKnowledge.empty(n)
+        pop = _z(np.log1p(np.asarray(popularity, np.float64)))
         if self.knowledge.suggested.any():
+            prior = w.popularity * pop
             prior += w.suggested * _z(np.log1p(self.knowledge.suggested.astype(np.float64)))
+            prior += 1e-3 * pop  # among items no dialogue names, the more rated first
+        else:  # no dialogues: popularity is the whole prior
+            prior = pop
         self.prior = prior.astype(np.float32)
 
     @property
     def n_items(self) -> int:
         return len(self.prior)
 
-    def scores(self, seeds: Mapping[int, float],
-               boosts: Sequence[np.ndarray] = ()) -> np.ndarray:
-        """(I,) scores; ``boosts``: item masks of wished soft values (each adds ``genre``)."""
+    def scores(self, seeds: Mapping[int, float], boosts: Sequence[np.ndarray] = (),
+               request: Sequence[int] = ()) -> np.ndarray:
+        """(I,) scores; ``boosts``: item weights of wished soft values (each x ``genre``);
+        ``request``: the items the request is "like" now, ranked by their own nearest."""
         out = self.prior.copy()
+        if len(request):
+            # asked for "like X": what is near X matters more than what is popular
+            out *= self.weights.request_prior
+            idx = np.asarray(request, np.int64)
+            out += self.weights.request * np.asarray(self.nearest[idx].sum(axis=0)).ravel()
         if seeds:
             idx = np.fromiter(seeds.keys(), np.int64, len(seeds))
             val = np.fromiter(seeds.values(), np.float32, len(seeds))

@@ -22,15 +22,17 @@ class Constraints:
     year_max: int | None = None
     free_text: str | None = None
     seeds: list[str] = field(default_factory=list)  # catalog item ids
+    less: dict[str, list[str]] = field(default_factory=dict)  # "less scary": ranked down
+    unlike: list[str] = field(default_factory=list)  # "nothing like Titanic" (item ids)
 
     @property
     def empty(self) -> bool:
         return not (self.include or self.exclude or self.year_min or self.year_max
-                    or self.free_text or self.seeds)
+                    or self.free_text or self.seeds or self.less)
 
     def replace_with(self, req: Request, seeds: list[str]) -> None:
         """A new request: forget the old conditions."""
-        self.include, self.exclude = {}, {}
+        self.include, self.exclude, self.less, self.unlike = {}, {}, {}, []
         self.year_min = self.year_max = None
         self.free_text, self.seeds = None, []
         self.refine_with(req, seeds)
@@ -61,6 +63,7 @@ class Constraints:
         """A short human reading ("Sci-Fi, not Horror, 1990-1999")."""
         parts = [", ".join(v) for v in self.include.values()]
         parts += [f"not {', '.join(v)}" for v in self.exclude.values()]
+        parts += [f"less {', '.join(v)}" for v in self.less.values()]
         if self.year_min or self.year_max:
             parts.append(f"{self.year_min or '…'}-{self.year_max or '…'}")
         if self.free_text:

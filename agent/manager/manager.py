@@ -25,6 +25,7 @@ from agent.manager.planner import RulePlanner, ToolCallingPlanner
 from agent.manager.reply import Outcome, Written, write
 from agent.nlu import Request, lexicon_for, understand
 from agent.nlu.lexicon import normalize
+from agent.nlu.rules import NOT_SEEN
 from agent.nlu.unknown import unknown_titles
 from agent.state import DialogueState
 from agent.tools import ToolContext, execute
@@ -45,6 +46,8 @@ _SWAP = re.compile(r"\b(swap|replace|change|different|instead|another|not|no|dro
 # "more like number 4, but no horror": number 4 is a seed, the "no" is about horror
 _MORE_LIKE = re.compile(r"\b(like|similar to|closer to)\s+(number\s+|no\.?\s*|#)?"
                         r"(\d+|one|two|three|four|five|that|this|it)\b", re.I)
+# "also", "too", "but ...": a new value adds to the standing request instead of replacing it
+_KEEP = re.compile(r"\b(also|too|as well|but|and|still|same)\b", re.I)
 _MORE = re.compile(r"\b(else|more|other|another|options|next|again|different)\b", re.I)
 _LESS = re.compile(r"^(?:less|fewer|not so|not as|not too|nothing too)\s+(.+)$", re.I)
 _MISSING = {"director": r"\b(direct(ed|or)|who made)\b",
@@ -174,7 +177,12 @@ class Manager:
                            semantic=b.semantic_index(), policy_context=b.policy(),
                            model_name=b.model_name, session=b.session_ranker(),
                            liked=tuple(cat.item_index[i] for i in conv.liked),
-                           seeds=self._seeds(conv))
+                           seeds=self._seeds(conv), request=self._request(conv))
+
+    def _request(self, conv: Conversation) -> tuple[int, ...]:
+        """What the standing request is "like" (dense indices)."""
+        index = self.catalog.item_index
+        return tuple(index[i] for i in conv.constraints.seeds if i in index)
 
     def _seeds(self, conv: Conversation) -> dict[int, float]:
         """Signed ranking seeds from the whole conversation: every title named or judged
@@ -187,9 +195,6 @@ class Manager:
                    if m[0] in index]
         decay = self.base.session_ranker().weights.decay
         seeds = conversation_seeds(events, conv.turn, decay)
-        for i in conv.constraints.seeds:
-            if i in index:
-                seeds[index[i]] = seeds.get(index[i], 0.0) + 1.0
         return seeds
 
     def ranking(self, conv: Conversation, n: int = 50) -> list[str]:
@@ -315,6 +320,30 @@ class Manager:
             return None
         title = self.lex.ground_title(s)
         return resolve_item(cat, title) if title is not None else None
+
+    def _relative(self, conv: Conversation, req: Request, wish: str, out: Outcome) -> bool:
+        """ "older" / "newer" against the years on screen; "shorter" / "longer" need a
+        runtime the catalog may not have (then the reply says so). True when handled."""
+        cat = self.catalog
+        word = normalize(wish).split()[-1] if wish.strip() else ""
+        if word in ("older", "earlier", "newer", "recent", "later", "shorter", "longer"):
+            if word in ("shorter", "longer"):
+                field = next((f for f in cat.attributes if "runtime" in f.lower()
+                              or "length" in f.lower()), None)
+                if field is None:
+                    out.missing_field = "running times"
+                return True
+            years = sorted(y for i in (conv.shown or conv.ever_shown)
+                           if (y := cat.year(cat.item_index[i])))
+            if not years:
+                return False
+            mid = years[len(years) // 2]
+            if word in ("older", "earlier"):
+                req.year_max, req.year_min = mid - 1, None
+            else:
+                req.year_min, req.year_max = mid + 1, None
+            return True
+        return False
 
     def _note_mentions(self, conv: Conversation, req: Request) -> None:
         """Every title named this turn is a seed: pushed away when negated ("nothing like
@@ -445,26 +474,54 @@ class Manager:
             return
         # 5. Recommend / refine: update the standing request, then plan.
         seeds = [cat.item_ids[resolve_item(cat, t)] for t in req.titles]
-        if req.free_text and (m := _LESS.match(req.free_text.strip())):
-            # Semantic search cannot negate ("less horror" finds horror): a catalog value
-            # becomes an exclusion; anything else is dropped rather than searched for.
-            hit = self.lex.attr_phrases.get(normalize(m.group(1)))
-            if hit:
-                req.exclude.setdefault(hit[0], []).append(hit[1])
-            req.free_text = None
+        less: dict[str, list[str]] = {}
+        wishes = [w.strip() for w in (req.free_text or "").split(";") if w.strip()]
+        kept = []
+        for wish in wishes:
+            if self._relative(conv, req, wish, out):
+                continue
+            if m := _LESS.match(wish):
+                # Semantic search cannot negate ("less horror" finds horror): a catalog value
+                # is ranked down (not excluded: "less" is not "no"); anything else is dropped
+                hit = self.lex.attr_phrases.get(normalize(m.group(1)))
+                if hit:
+                    less.setdefault(hit[0], []).append(hit[1])
+                continue
+            kept.append(wish)
+        req.free_text = "; ".join(kept) or None
         has_slots = bool(req.include or req.exclude or req.year_min or req.year_max
-                         or req.titles or req.free_text)
+                         or req.titles or req.free_text or req.unlike or less)
         if req.kind == "refine" and req.refs and not swap:
             seeds += [cat.item_ids[i] for r in req.refs
                       if (i := self._item_of(conv, r)) is not None]
         only_exclusions = bool(req.exclude) and not (req.include or req.year_min or req.year_max
                                                      or seeds or req.free_text)
-        if req.kind == "recommend" and has_slots and not (only_exclusions and not c.empty):
+        # A new wish (a value, a title) starts a new request; a period, an exclusion or a
+        # nuance alone refines the standing one ("a heist movie" -> "something before 1980")
+        fresh = bool(req.include or seeds) and not _KEEP.search(text)
+        if req.kind == "recommend" and has_slots and fresh and not (only_exclusions
+                                                                    and not c.empty):
             c.replace_with(req, seeds)
         elif req.kind in ("recommend", "refine"):
             c.refine_with(req, seeds)
+        for fld, values in less.items():
+            c.less.setdefault(fld, [])
+            c.less[fld] += [v for v in values if v not in c.less[fld]]
+        for t in req.unlike:
+            iid = cat.item_ids[resolve_item(cat, t)]
+            if iid not in c.unlike:
+                c.unlike.append(iid)
         if req.kind == "chitchat" and not has_slots and conv.shown and _MORE.search(text):
             req.kind = "refine"  # "anything else?", "other options?": more of the same
+        ctx.seeds, ctx.request = self._seeds(conv), self._request(conv)  # after the update
+        for i in ctx.request:  # counted once, by its own nearest items
+            if ctx.seeds.get(i, 0) > 0:
+                ctx.seeds[i] = 0.0
+        if req.kind == "chitchat" and not has_slots and conv.shown and NOT_SEEN.search(text):
+            out.action = "ack"  # "haven't seen that one either": it stays on the list
+            out.notes.append("Noted: you haven't seen it, so it stays on the list.")
+            out.items = [cat.item_index[i] for i in conv.shown]
+            return
         if req.kind == "chitchat" and not has_slots:
             out.action = "unknown" if unknown else "chat"
             if not unknown and self.rules.should_ask(conv, ctx) and conv.turn > 1:

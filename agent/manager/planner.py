@@ -53,8 +53,15 @@ class RulePlanner:
         # conversation scores, not a candidate pool: their neighbours by ratings and the films
         # people name together in real dialogues both count
         include, soft = self._split(ctx, c.include)
+        # every wished value ranks up (so "action comedy" puts films with both first), a
+        # "less" value ranks down; only ``include`` filters
+        ctx.boosts = (*ctx.boosts, *self._masks(ctx, c.include),
+                      *(-m for m in self._masks(ctx, c.less)))
         if soft:
-            ctx.boosts = (*ctx.boosts, *self._masks(ctx, soft))
+            ctx.boosts = (*ctx.boosts, *self._related(ctx, soft))
+        if c.less:
+            ctx.boosts = (*ctx.boosts, *(-4 * m for m in self._related(ctx, c.less)))
+        ctx.boosts = (*ctx.boosts, *self._text_near(ctx))
         cond: dict[str, Any] = {k: v for k, v in (("include", include),
                                                    ("exclude", c.exclude),
                                                    ("year_min", c.year_min),
@@ -92,11 +99,70 @@ class RulePlanner:
         if hard_fields is None:
             g = lexicon_for(ctx.catalog).genre_field
             hard_fields = (g,) if g else ()
-        if any(w > 0 for w in ctx.seeds.values()):
+        if ctx.request or any(w > 0 for w in ctx.seeds.values()):
             hard_fields = ()  # with titles to go by, a genre said earlier is a taste, not a rule
         hard = {f: v for f, v in include.items() if f in hard_fields and v}
         soft = {f: v for f, v in include.items() if f not in hard_fields and v}
         return hard, soft
+
+    @staticmethod
+    def _text_near(ctx: ToolContext, n: int = 100) -> list[np.ndarray]:
+        """Items close in description to what the request is "like" (content, beside the
+        ratings' neighbours): "like Amelie" finds whimsical romances, not just popular hits."""
+        from recsys.errors import TastebudError
+
+        out = []
+        for seed in ctx.request:
+            try:
+                near = ctx.semantic_index().similar_items(int(seed), n)
+            except TastebudError:
+                continue
+            if not len(near.ids):
+                continue
+            sc = near.scores.astype(np.float32)
+            lo, hi = float(sc.min()), float(sc.max())
+            mask = np.zeros(ctx.catalog.n_items, np.float32)
+            mask[near.ids] = (sc - lo) / (hi - lo) if hi > lo else 1.0
+            out.append(2.0 * mask)
+        return out
+
+    @staticmethod
+    def _related(ctx: ToolContext, soft: dict[str, list[str]]) -> list[np.ndarray]:
+        """Masks of the genres a sparse value stands for, read off the catalog: the genres
+        of most items carrying it ("scary" -> Horror), so a tag on 4 films still ranks the
+        hundreds it describes."""
+        from agent.nlu import lexicon_for
+
+        g = lexicon_for(ctx.catalog).genre_field
+        if not g or g not in ctx.catalog.attributes:
+            return []
+        genres = ctx.catalog.attributes[g]
+        gm = (genres.matrix > 0).tocsc()
+        base = np.asarray(gm.mean(axis=0)).ravel()
+        out = []
+        for f, values in soft.items():
+            if f == g or f not in ctx.catalog.attributes:
+                continue
+            for v in values:
+                items = ctx.catalog.attributes[f].items_with(v)
+                if len(items) < 3:
+                    # too few to read genres off: the value's own words may name them
+                    # ("romantic comedy" -> Romance, Comedy), else the items whose text
+                    # is closest to it do ("scary" -> mostly Horror)
+                    named = _genre_words(ctx, g, v)
+                    for j in named:
+                        mask = np.zeros(ctx.catalog.n_items, np.float32)
+                        mask[gm[:, j].nonzero()[0]] = 1.0
+                        out.append(mask)
+                    if named:
+                        continue
+                    items = ctx.semantic_index().search(v, 50).ids
+                share = np.asarray(gm[items].mean(axis=0)).ravel()
+                for j in np.flatnonzero((share >= 0.5) & (share >= 1.5 * base)):
+                    mask = np.zeros(ctx.catalog.n_items, np.float32)
+                    mask[gm[:, j].nonzero()[0]] = 0.5  # half a wished value
+                    out.append(mask)
+        return out
 
     @staticmethod
     def _masks(ctx: ToolContext, soft: dict[str, list[str]]) -> list[np.ndarray]:
@@ -107,8 +173,8 @@ class RulePlanner:
             if attr is None:
                 continue
             for v in values:
-                mask = np.zeros(ctx.catalog.n_items, bool)
-                mask[attr.items_with(v)] = True
+                mask = np.zeros(ctx.catalog.n_items, np.float32)
+                mask[attr.items_with(v)] = 1.0
                 out.append(mask)
         return out
 
@@ -124,7 +190,7 @@ class RulePlanner:
     def should_ask(self, conv: Conversation, ctx: ToolContext) -> bool:
         """Ask before recommending only when nothing at all is known about the person."""
         return (ctx.user is None and conv.constraints.empty and not conv.liked
-                and not conv.shown and conv.questions < MAX_ASK)
+                and not conv.mentions and not conv.shown and conv.questions < MAX_ASK)
 
 
 def _relaxations(cond: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -142,6 +208,21 @@ def _relaxations(cond: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             if not cur["include"]:
                 cur.pop("include")
             out.append((value, {k: v for k, v in cur.items()}))
+    return out
+
+
+def _genre_words(ctx: ToolContext, genre_field: str, value: str) -> list[int]:
+    """Indices of the genre values named by the words of a phrase."""
+    from agent.nlu import lexicon_for
+    from agent.nlu.lexicon import normalize
+
+    lex = lexicon_for(ctx.catalog)
+    index = ctx.catalog.attributes[genre_field].value_index
+    out = []
+    for w in normalize(value).split():
+        hit = lex.attr_phrases.get(w)
+        if hit and hit[0] == genre_field and index.get(hit[1]) is not None:
+            out.append(index[hit[1]])
     return out
 
 

@@ -50,22 +50,29 @@ class Outcome:
     relaxed: list[str] = field(default_factory=list)
     personalised: bool = False
     exhausted: bool = False  # items match, but every one was shown or turned down already
+    notes: list[str] = field(default_factory=list)  # short true sentences said first
     facts: Facts = field(default_factory=Facts)
 
 
 def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
     """The reply built from the outcome alone: short, true, and never names other items."""
     t = catalog.titles
-    parts: list[str] = []
+    parts: list[str] = list(out.notes)
     for title in out.unknown_titles:
         parts.append(f"I couldn't find “{title}” in the {catalog.title or catalog.name} "
                      "catalog.")
+    if out.unknown_titles and out.action == "unknown":
+        parts.append("What did you like about it? Tell me that, or another title you "
+                     "liked, and I'll find something close.")
     verbs = {"like": "Noted: you liked {}.", "dislike": "Got it, I'll leave out {} from now on.",
              "seen": "OK, you've already seen {}; I won't suggest it again."}
     for item, kind in out.feedback:
         parts.append(verbs[kind].format(t[item]))
     for old, new in out.replaced:
         parts.append(f"In place of {t[old]}: {t[new]}.")
+    if out.missing_field and out.action in ("recommend", "empty"):
+        parts.append(f"I don't know {out.missing_field} in this catalog, so I can't go by "
+                     "that; here is the same request again.")
     if out.action == "recommend":
         what = conv.constraints.describe()
         if out.relaxed:
@@ -93,8 +100,8 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
         parts.append(_fact_text(out, catalog))
     elif out.action == "unknown" and not out.unknown_titles:
         parts.append("I couldn't find that in the catalog.")
-    if out.action in ("chat", "unknown") or (out.action == "ack" and not out.replaced
-                                             and not parts):
+    if (out.action == "chat" or (out.action == "unknown" and not out.unknown_titles)
+            or (out.action == "ack" and not out.replaced and not parts)):
         parts.append("Tell me what you're in the mood for (a genre, a decade, or a title "
                      "you liked) and I'll find something.")
     return " ".join(parts)

@@ -463,7 +463,7 @@ def _is_ref_word(c: list[str], j: int) -> bool:
     return w == "last" and (nxt in ITEM_NOUNS or (prev == "the" and nxt == ""))
 
 
-_NOT_SEEN = re.compile(r"\b(haven't|havent|have not|never|not|didn't|didnt|did not|hasn't|"
+NOT_SEEN = re.compile(r"\b(haven't|havent|have not|never|not|didn't|didnt|did not|hasn't|"
                        r"not yet|yet to)\b(\s+\w+){0,2}?\s+(seen|watched|saw|see|watch)\b")
 # Reactions that need no pronoun to be about what is on screen.
 _STANDALONE = re.compile(r"^(meh|nah|not for me|no thanks|not this one|pass)\b")
@@ -471,7 +471,7 @@ _STANDALONE = re.compile(r"^(meh|nah|not for me|no thanks|not this one|pass)\b")
 
 def _sentiment(c: list[str], about_item: bool = False) -> str | None:
     text = " ".join(c)
-    if SEEN_RE.search(text) and _NOT_SEEN.search(text):
+    if SEEN_RE.search(text) and NOT_SEEN.search(text):
         return None  # "haven't seen that one": still recommendable, not a verdict
     if SEEN_RE.search(text) and re.search(r"\b(already|seen it|seen that|seen this|"
                                           r"watched (it|that|this)|saw (it|that|this)|"

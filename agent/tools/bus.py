@@ -100,6 +100,7 @@ class ToolContext:
     # away < 0) and item masks of soft wishes; rank_items orders by them through ``session``
     seeds: dict[int, float] = field(default_factory=dict)
     boosts: tuple[np.ndarray, ...] = ()
+    request: tuple[int, ...] = ()  # what the standing request is "like" (dense indices)
     session: SessionRanker | None = None
 
     def db(self) -> Engine:

@@ -30,7 +30,7 @@ class RankItems(Tool):
     def run(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         cand, skip = as_ids(ctx.bus.sorted_items()), as_ids(ctx.shown_or_rejected())
         ranked, used = None, "popularity"
-        if ctx.seeds or ctx.boosts or ctx.user is None:
+        if ctx.seeds or ctx.boosts or ctx.request or ctx.user is None:
             ranked, used = _by_conversation(ctx, args["n"], cand, skip)
         elif ctx.user is not None:
             model = ctx.model()
@@ -65,8 +65,9 @@ def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[An
     from recsys.models.base import top_k
 
     ranker = ctx.session_ranker()
-    scores = ranker.scores(ctx.seeds, ctx.boosts).astype(np.float64)
-    used = "conversation" if ctx.seeds or ctx.boosts else \
+    scores = ranker.scores(ctx.seeds, ctx.boosts, ctx.request).astype(np.float64)
+    # "conversation": ranked by what this person said about items; wishes alone are not taste
+    used = "conversation" if ctx.seeds or ctx.request else \
         "popularity+dialogues" if ranker.knowledge.dialogues else "popularity"
     seen = np.zeros(0, np.int64)
     if ctx.user is not None:
@@ -83,6 +84,7 @@ def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[An
             pass
     ids = np.arange(len(scores)) if cand is None else np.asarray(cand, np.int64)
     drop = np.union1d(np.union1d(np.asarray(skip, np.int64), seen),
-                      np.fromiter((i for i, w in ctx.seeds.items() if w != 0), np.int64))
+                      np.fromiter((*(i for i, w in ctx.seeds.items() if w != 0), *ctx.request),
+                                  np.int64))
     ids = ids[~np.isin(ids, drop)]
     return top_k(ids, scores[ids], n), used
