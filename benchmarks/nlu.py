@@ -29,20 +29,21 @@ SHOWN = 5
 VARIANTS = ("rules", "llm", "hybrid")
 
 
-def parser(variant: str, lex: Lexicon, model: str) -> Callable[[str], Request]:
+def parser(variant: str, lex: Lexicon, model: str, shown: int | None = SHOWN
+           ) -> Callable[[str], Request]:
     """The text -> Request function of one variant."""
     if variant == "rules":
-        return lambda t: extract(t, lex, shown=SHOWN).request
+        return lambda t: extract(t, lex, shown=shown).request
     from agent.llm.base import LLMError
     from agent.llm.llamacpp import LlamaCppChatModel
 
     llm = _models.setdefault(model, LlamaCppChatModel(model))
     if variant == "hybrid":
-        return lambda t: understand(t, lex, llm=llm, shown=SHOWN)
+        return lambda t: understand(t, lex, llm=llm, shown=shown)
 
     def only_llm(t: str) -> Request:
         try:
-            return llm_extract(t, lex, llm, shown=SHOWN)
+            return llm_extract(t, lex, llm, shown=shown)
         except LLMError:
             return Request(kind="chitchat")  # an unusable reply scores as an empty request
 
@@ -61,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="qwen2.5-coder-0.5b", help="local GGUF model name")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N examples")
     ap.add_argument("--errors", action="store_true", help="include the misparsed examples")
+    ap.add_argument("--split", default="all", choices=("all", "dev", "heldout"),
+                    help="score one part of the set; the held-out part is for reporting only")
+    ap.add_argument("--shown", type=int, default=SHOWN,
+                    help="items on screen (0 for the ReDial set: its seekers saw no list)")
     args = ap.parse_args(argv)
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in variants if v not in VARIANTS]
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     lex = lexicon_for(catalog)
     examples = load_examples(args.data)
+    splits = sorted({e.split for e in examples})
     if args.limit:
         examples = examples[:args.limit]
     data = args.data.resolve()
@@ -80,13 +86,18 @@ def main(argv: list[str] | None = None) -> int:
         "catalog": args.catalog, "n": len(examples), "model": args.model,
         "data": str(data.relative_to(REPO)) if data.is_relative_to(REPO) else str(data),
         "lexicon_build_s": round(time.perf_counter() - t0, 3)}
+    parts = splits if args.split == "all" else [args.split]
     for v in variants:
-        t = time.perf_counter()
-        res = evaluate(examples, parser(v, lex, args.model))
-        res["seconds_per_utterance"] = round((time.perf_counter() - t) / max(1, len(examples)), 4)
-        if not args.errors:
-            res.pop("errors")
-        out[v] = res
+        parse = parser(v, lex, args.model, args.shown or None)
+        for part in parts:
+            chosen = [e for e in examples if e.split == part]
+            t = time.perf_counter()
+            res = evaluate(chosen, parse)
+            res["seconds_per_utterance"] = round((time.perf_counter() - t) / max(1, len(chosen)),
+                                                 4)
+            if not args.errors or part == "heldout":
+                res.pop("errors")  # held-out mistakes are never printed: no peeking
+            out[v if len(splits) == 1 else f"{v}/{part}"] = res
     json.dump(out, sys.stdout)
     print()
     return 0

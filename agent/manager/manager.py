@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from agent.llm.base import ChatModel
-from agent.manager.conversation import Conversation
+from agent.manager.conversation import Constraints, Conversation
 from agent.manager.events import Event
 from agent.manager.planner import RulePlanner, ToolCallingPlanner
 from agent.manager.reply import Outcome, Written, write
@@ -395,6 +395,16 @@ class Manager:
                 return
             self.rules.recommend(conv, ctx, emit, out)
             return
+        # 1b. A position the list does not have ("not number 2" on a one-item list).
+        missing = [r for r in req.refs if r > len(conv.shown) or (r < 1 and r != -1)]
+        if missing and req.kind in ("refine", "feedback", "why", "fact"):
+            n = len(conv.shown)
+            out.notes.append(f"There is no number {missing[0]}: " + (
+                f"the list has {n} item{'s' if n != 1 else ''}." if n
+                else "there is no list on screen yet."))
+            out.action = "ack"
+            out.items = [cat.item_index[i] for i in conv.shown]
+            return
         # 2. Feedback on items (recorded first: it changes what may be recommended).
         for key, kind in req.feedback.items():
             item = self._item_of(conv, key)
@@ -535,7 +545,34 @@ class Manager:
         if self.tool_planner is not None and self.tool_planner.plan(conv, ctx, emit, out, text):
             return
         ctx.bus.new_turn()
+        narrowing = bool(conv.shown) and not fresh and not (req.include or seeds or less
+                                                            or req.free_text or req.unlike) \
+            and bool(req.exclude or req.year_min or req.year_max)
+        keep = [cat.item_index[i] for i in conv.shown if self._fits(cat.item_index[i], c)] \
+            if narrowing else []
+        if keep:
+            # "no romance" after a list: what still fits stays, only the rest is replaced
+            self.rules.recommend(conv, ctx, emit, out, n=max(1, self.list_size - len(keep)))
+            out.items = [*keep, *[i for i in out.items if i not in keep]][:self.list_size]
+            out.action = "recommend"
+            out.notes.append(f"I kept {len(keep)} that still fit{'s' if len(keep) == 1 else ''}.")
+            return
         self.rules.recommend(conv, ctx, emit, out)
+
+    def _fits(self, item: int, c: Constraints) -> bool:
+        """Does an item meet the standing request's hard conditions (values, years)?"""
+        cat = self.catalog
+        attrs = cat.item_attributes(item)
+        for f, values in c.include.items():
+            if f == self.lex.genre_field and not set(values) & set(attrs.get(f, [])):
+                return False
+        for f, values in c.exclude.items():
+            if set(values) & set(attrs.get(f, [])):
+                return False
+        y = cat.year(item)
+        if c.year_min is not None and (y is None or y < c.year_min):
+            return False
+        return not (c.year_max is not None and (y is None or y > c.year_max))
 
 
 def _model_error(message: str) -> Event:

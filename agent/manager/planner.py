@@ -79,7 +79,10 @@ class RulePlanner:
                 out.action = "empty"
                 return
         if c.free_text:
-            self.call(ctx, emit, "search_items", {"query": c.free_text, "k": 200, "show": 0})
+            query = _plain(c.free_text)
+            self.call(ctx, emit, "search_items", {"query": query, "k": 200, "show": 0})
+            # the genres of what the wish describes rank up too ("darker" -> Thriller, Crime)
+            ctx.boosts = (*ctx.boosts, *self._related(ctx, {"": [query]}))
         r = self.call(ctx, emit, "rank_items", {"n": n})
         out.items = _indices(ctx, r)
         out.personalised = bool(r.get("personalised"))
@@ -141,15 +144,16 @@ class RulePlanner:
         base = np.asarray(gm.mean(axis=0)).ravel()
         out = []
         for f, values in soft.items():
-            if f == g or f not in ctx.catalog.attributes:
+            if f == g or (f and f not in ctx.catalog.attributes):
                 continue
             for v in values:
-                items = ctx.catalog.attributes[f].items_with(v)
+                # f == "": a free-text wish, described by the items closest to it in text
+                items = ctx.catalog.attributes[f].items_with(v) if f else np.zeros(0, np.int64)
                 if len(items) < 3:
                     # too few to read genres off: the value's own words may name them
                     # ("romantic comedy" -> Romance, Comedy), else the items whose text
                     # is closest to it do ("scary" -> mostly Horror)
-                    named = _genre_words(ctx, g, v)
+                    named = _genre_words(ctx, g, v) if f else []
                     for j in named:
                         mask = np.zeros(ctx.catalog.n_items, np.float32)
                         mask[gm[:, j].nonzero()[0]] = 1.0
@@ -209,6 +213,17 @@ def _relaxations(cond: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                 cur.pop("include")
             out.append((value, {k: v for k, v in cur.items()}))
     return out
+
+
+# comparatives ask for more of a quality: search for the quality itself
+_BASE = {"darker": "dark", "lighter": "light-hearted", "funnier": "funny", "scarier": "scary",
+         "sadder": "sad", "happier": "happy", "weirder": "weird", "calmer": "calm",
+         "smarter": "smart", "simpler": "simple", "gentler": "gentle", "sillier": "silly"}
+
+
+def _plain(text: str) -> str:
+    """The wish as a search query: "darker" -> "dark"."""
+    return " ".join(_BASE.get(w.lower(), w) for w in text.replace(";", " ").split())
 
 
 def _genre_words(ctx: ToolContext, genre_field: str, value: str) -> list[int]:

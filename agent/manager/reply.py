@@ -82,6 +82,10 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
             like = ", ".join(catalog.titles[catalog.item_index[s]]
                              for s in conv.constraints.seeds[:2])
             basis += f" like {like}"
+        if conv.constraints.unlike:
+            unlike = ", ".join(catalog.titles[catalog.item_index[s]]
+                               for s in conv.constraints.unlike[:2] if s in catalog.item_index)
+            basis += f" and unlike {unlike}" if conv.constraints.seeds else f" unlike {unlike}"
         n = len(out.items)
         parts.append(f"Here {'is' if n == 1 else 'are'} {n} {basis}"
                      + (f" for {what}" if what else "") + ":")

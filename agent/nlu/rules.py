@@ -32,7 +32,7 @@ SOFT = wordset("less more bit somewhat slightly fewer")
 # Comparatives that are soft wishes on their own ("but funnier", "something newer").
 COMPARATIVES = wordset("funnier scarier darker lighter newer older shorter longer happier "
                        "sadder weirder calmer smarter simpler gentler sillier")
-LIKE = wordset("loved love liked enjoyed great awesome amazing fantastic perfect "
+LIKE = wordset("loved love liked enjoyed great awesome amazing fantastic perfect hilarious "
                  "brilliant excellent good nice favorite favourite masterpiece")
 DISLIKE = wordset("hated hate disliked boring terrible awful bad meh worst horrible "
                     "sucked dull overrated")
@@ -45,7 +45,8 @@ WHY_RE = re.compile(r"\b(why|how come|what makes|explain|reason|because of what)
 FACT_RE = re.compile(r"\b(who (directed|stars|starred|is in|was in|plays|made|wrote)|"
                      r"when (was|did|is)|what year|how long|cast of|director of|"
                      r"who's in|what is .* about|what's .* about|tell me (more )?about|is .* rated|"
-                     r"how old|runtime)\b")
+                     r"how old|runtime|is it (any )?(good|worth|scary|funny|sad|long|ok|okay)|"
+                     r"is that (one )?(good|worth|scary|funny))\b")
 REC_RE = re.compile(r"\b(recommend|suggest|suggestion|show me|give me|find me|looking for|"
                     r"want to watch|wanna watch|in the mood|something|anything|any good|"
                     r"movie|movies|film|films|watch|what should|ideas|similar|like)\b")
@@ -122,7 +123,8 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
     refs(words, req, used, n_shown)
     soft = _soft(words, used)
     _attributes(words, lex, req, used)
-    _feedback(words, req, title_at)
+    _feedback(words, req, title_at, {i for i, t in enumerate(toks) if t.sentence_start
+                                     and i > 0 and toks[i - 1].low not in ("#", ",")})
     if soft:
         req.free_text = "; ".join(soft)
     kind, sure = _kind(normalize(text), words, req)
@@ -132,7 +134,8 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
         if n:  # beyond the list is still this position: the reply says there is none
             req.refs, kind, sure = [n], "refine", True
     if kind == "recommend" and not req.titles and not req.year_min and not req.year_max \
-            and not req.exclude and CHAT_RE.search(normalize(text)) \
+            and not req.exclude and (CHAT_RE.search(normalize(text))
+                                     or _CHAT_TURN.search(normalize(text))) \
             and not REC_RE.search(normalize(text)) \
             and all(f != lex.genre_field for f in req.include):
         # "Hope you're well": a greeting whose words happen to be tags
@@ -422,12 +425,18 @@ def _negated(words: list[str], start: int, spans: list[Span]) -> bool:
 # --------------------------------------------------------------------------- feedback and kind
 
 
-def _feedback(words: list[str], req: Request, title_at: dict[int, str]) -> None:
-    """Sentiment about shown items (by position) or named titles, clause by clause."""
+def _feedback(words: list[str], req: Request, title_at: dict[int, str],
+              starts: set[int] | frozenset[int] = frozenset()) -> None:
+    """Sentiment about shown items (by position) or named titles, clause by clause
+    (a clause ends at a comma, "but", or a sentence end)."""
     clauses: list[list[str]] = [[]]
     clause_titles: list[list[str]] = [[]]
     for i, w in enumerate(words):
-        if w in (",", "but", "while", "whereas"):
+        if w in (",", "but", "while", "whereas") or (i in starts and i > 0):
+            if w not in (",", "but", "while", "whereas"):
+                clauses.append([w])
+                clause_titles.append([title_at[i]] if i in title_at else [])
+                continue
             clauses.append([])
             clause_titles.append([])
         else:
@@ -473,6 +482,10 @@ def _sentiment(c: list[str], about_item: bool = False) -> str | None:
     text = " ".join(c)
     if SEEN_RE.search(text) and NOT_SEEN.search(text):
         return None  # "haven't seen that one": still recommendable, not a verdict
+    if SEEN_RE.search(text) and _positive(c) and re.search(
+            r"\b(loved|liked|enjoyed|great|awesome|amazing|hilarious|favorite|favourite)\b",
+            text) and not re.search(r"\b(not|didn't|didnt|don't|dont|wasn't|wasnt)\b", text):
+        return "like"  # "I have seen it and loved it": the verdict wins over "seen"
     if SEEN_RE.search(text) and re.search(r"\b(already|seen it|seen that|seen this|"
                                           r"watched (it|that|this)|saw (it|that|this)|"
                                           r"have seen|i've seen|ive seen)\b", text):
@@ -485,12 +498,14 @@ def _sentiment(c: list[str], about_item: bool = False) -> str | None:
     if any(w in DISLIKE for w in c):
         return "dislike" if not negated else "like"
     if _positive(c) and (about_item or re.search(
-            r"\b(it|was|is|this|that|loved|liked|enjoyed|great|awesome|amazing)\b", text)):
+            r"\b(it|was|is|this|that|that's|thats|it's|its|loved|liked|enjoyed|great|awesome|"
+            r"amazing)\b", text)):
         return "dislike" if negated else "like"
     return None
 
 
-SUBJECT = wordset("i we really didn't didnt don't dont not do did kinda totally")
+SUBJECT = wordset("i we really didn't didnt don't dont not do did kinda totally also even "
+                  "still just too")
 COPULA = wordset("was is looks looked sounds seems seemed pretty so really very")
 
 
@@ -509,9 +524,41 @@ def _positive(c: list[str]) -> bool:
     return False
 
 
+# Said to the other side of a conversation, not a request: thanks, plans, questions back.
+_CHAT_TURN = re.compile(r"\b(thank|thanks|thx|check (it|that|them|those|these|this) out|"
+                        r"i will (watch|check|see|look)|i'll (have to )?(watch|check|see|look)|"
+                        r"will (definitely )?(do that|watch|check)|what kind of (movies|films) "
+                        r"do you|do you like|what about you|and you\b|have a (good|great|nice))")
+_OPEN = re.compile(r"^(whatever|anything|everything|any|anything really|i'?m open( to)?"
+                   r"( anything| any( movie| option)?)?|surprise me)\b")
+_MORE_Q = re.compile(r"\b(what else|anything else|any others?|any more|think of more|"
+                     r"something else|more like (that|this|those|these|them))\b")
+_LIKE_STATEMENT = re.compile(r"^(i|we)( \w+)? (like|love|loved|liked|enjoyed|adore)\b")
+_HEARD = re.compile(r"\b(heard|hear) (it|that|this|that one|it's|its|is)\b|^no,? i have(n't| not)\b"
+                    r"|^(no,? )?i (haven't|havent|have not|never)\b")
+
+
 def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
     """Turn kind by cue words; the bool says whether the rules are confident."""
     has_slots = bool(req.include or req.exclude or req.year_min or req.year_max or req.titles)
+    asks = re.search(r"\b(recommend|suggest|suggestions?|looking for|something|anything|any "
+                     r"(good )?(movies?|films?|ideas)|what should|can you|could you|give me|"
+                     r"show me|movies like|films like|similar|what else|anything else|what "
+                     r"other|others like|more like)\b", norm)
+    if _MORE_Q.search(norm) and not (has_slots or req.refs or req.feedback):
+        return "refine", True  # "can you think of more?": more of the same
+    if not asks and not req.include and not req.exclude and not req.year_min \
+            and not req.year_max:
+        if _CHAT_TURN.search(norm) and not req.titles:
+            return "chitchat", True
+        if _MORE_Q.search(norm) and not req.titles:
+            return "refine", True
+        if _OPEN.match(norm) and len(words) <= 6:
+            return "recommend", True  # "whatever", "I'm open to anything": no wish yet
+        if _HEARD.search(norm) or NOT_SEEN.search(norm):
+            return "feedback", True  # "I haven't seen it but heard it is good"
+        if _LIKE_STATEMENT.match(norm):
+            return "feedback", True  # "I also like Up (2009)": taste, not a request
     if WHY_RE.search(norm):
         return "why", True
     if FACT_RE.search(norm) or (norm.startswith(("who ", "when ", "what year", "is ", "was ",

@@ -34,6 +34,7 @@ def slot_pairs(req: Request) -> set[tuple[str, str]]:
 class Example:
     text: str
     expected: Request
+    split: str = "dev"  # "heldout": never looked at while developing the rules
 
 
 def load_examples(path: Path) -> list[Example]:
@@ -44,7 +45,8 @@ def load_examples(path: Path) -> list[Example]:
             continue
         try:
             row = json.loads(line)
-            out.append(Example(row["text"], Request.from_json(row["expected"])))
+            out.append(Example(row["text"], Request.from_json(row["expected"]),
+                               str(row.get("split") or "dev")))
         except (json.JSONDecodeError, KeyError) as e:
             raise ValueError(f"{path} line {n}: not an annotated example ({e})") from e
     return out
@@ -52,7 +54,7 @@ def load_examples(path: Path) -> list[Example]:
 
 def evaluate(examples: Iterable[Example], parse: Callable[[str], Request]) -> dict[str, Any]:
     """Micro slot P/R/F1 over all examples, kind accuracy, and per-slot-type counts."""
-    tp = fp = fn = correct = n = 0
+    tp = fp = fn = correct = n = exact = 0
     per: dict[str, list[int]] = {}
     errors: list[dict[str, Any]] = []
     for ex in examples:
@@ -71,6 +73,7 @@ def evaluate(examples: Iterable[Example], parse: Callable[[str], Request]) -> di
             per[s.split(".")[0]][2] += 1
         n += 1
         correct += got.kind == ex.expected.kind
+        exact += g == e and got.kind == ex.expected.kind
         if g != e or got.kind != ex.expected.kind:
             errors.append({"text": ex.text, "kind": [got.kind, ex.expected.kind],
                            "extra": sorted(map(list, g - e)), "missed": sorted(map(list, e - g))})
@@ -79,4 +82,5 @@ def evaluate(examples: Iterable[Example], parse: Callable[[str], Request]) -> di
     f1 = 2 * p * r / (p + r) if p + r else 0.0
     return {"n": n, "slot_precision": round(p, 4), "slot_recall": round(r, 4),
             "slot_f1": round(f1, 4), "kind_accuracy": round(correct / n, 4) if n else 0.0,
+            "exact": round(exact / n, 4) if n else 0.0,  # kind and every slot right
             "per_slot_tp_fp_fn": per, "errors": errors}

@@ -119,3 +119,25 @@ def test_feedback_list_edits_and_profile_persist(client: TestClient) -> None:
     bob = sign_up(client, "bob")
     assert client.patch(f"/api/profile/preferences/{pid}", json={"text": "x"},
                         headers=bob).status_code == 404
+
+
+def test_earlier_sessions_shape_a_new_one(client: TestClient) -> None:
+    """Likes, dislikes and "seen" from one session carry into the next (REST and socket)."""
+    from tests.ui.test_chat_socket import hello, turn
+
+    h = sign_up(client)
+    first = client.post("/api/sessions", json={}, headers=h).json()["id"]
+    for item, kind in (("3", "like"), ("7", "dislike"), ("9", "seen"), ("7", "seen")):
+        r = client.post(f"/api/sessions/{first}/feedback", json={"item_id": item, "kind": kind},
+                        headers=h)
+        assert r.status_code == 201
+    second = client.post("/api/sessions", json={}, headers=h).json()["id"]
+    s = client.get(f"/api/sessions/{second}", headers=h).json()
+    assert s["liked"] == ["3"] and s["disliked"] == [] and sorted(s["seen"]) == ["7", "9"]
+    with client.websocket_connect("/ws/chat") as ws:
+        hello(ws, h)  # a session the socket starts remembers too
+        items = next(e for e in turn(ws, "some drama") if e["type"] == "items")["items"]
+    assert not {"3", "7", "9"} & {c["id"] for c in items}
+    other = sign_up(client, "bob")  # nobody else's feedback leaks in
+    sid = client.post("/api/sessions", json={}, headers=other).json()["id"]
+    assert client.get(f"/api/sessions/{sid}", headers=other).json()["liked"] == []

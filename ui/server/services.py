@@ -52,7 +52,26 @@ class Services:
         from agent.manager import Conversation
 
         data = self.store.get_state(session.user_id, session.id)
-        return Conversation.from_json(data) if data else manager.start(None)
+        if data:
+            return Conversation.from_json(data)
+        return self.remembered(session.user_id, session.catalog, manager.start(None))
+
+    def remembered(self, user_id: int, catalog: str, conv: Conversation) -> Conversation:
+        """A new conversation that knows what this person said about items in earlier
+        sessions: likes and dislikes seed the ranking, seen items are not suggested again
+        (the newest verdict on an item wins; items the catalog no longer has are skipped)."""
+        verdict: dict[str, str] = {}
+        index = self.pool.get(catalog).catalog.item_index
+        for fb in self.store.feedback_for(user_id, catalog=catalog):
+            if fb.kind in ("like", "dislike", "seen") and fb.item_id in index:
+                verdict[fb.item_id] = fb.kind
+            elif fb.kind == "rating" and fb.rating is not None and fb.item_id in index:
+                verdict[fb.item_id] = "like" if fb.rating >= 4 else \
+                    "dislike" if fb.rating <= 2 else "seen"
+        conv.liked = [i for i, k in verdict.items() if k == "like"]
+        conv.disliked = [i for i, k in verdict.items() if k == "dislike"]
+        conv.seen = [i for i, k in verdict.items() if k == "seen"]
+        return conv
 
     def save_conversation(self, session: ChatSession, conv: Conversation) -> None:
         """Replace the session's dialogue state (after feedback or a list edit)."""

@@ -32,6 +32,7 @@ def create_session(body: SessionCreate, user: UserDep, svc: ServicesDep) -> Chat
     name = svc.catalog_name(body.catalog)
     manager = svc.pool.get(name)
     conv = manager.start(body.catalog_user)  # an unknown catalog user is refused here
+    conv = svc.remembered(user.id, name, conv)  # earlier sessions' likes, dislikes, seen
     return svc.store.create_session(user.id, name, body.title, state=conv.to_json())
 
 
