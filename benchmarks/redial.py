@@ -5,7 +5,8 @@ ground truth is those movies ("all"), or only those not mentioned earlier in the
 ("new", He et al. CIKM 2023). Tastebud's prediction is its list after replaying the seeker's
 turns so far through the dialogue manager (rules understanding, no LLM: the seeker's words
 only, never the human recommender's). Baselines in the same run: catalog popularity and
-item-kNN over the movies the seeker mentioned (given the gold mentions, no understanding).
+item-kNN over the movies the seeker mentioned (given the gold mentions, no understanding), and
+the movies human recommenders suggested most in the training dialogues.
 
 Anything learned from dialogues comes from ``--train-dialogues``, never from the scored file.
 
@@ -88,14 +89,19 @@ class Scores:
                 for g in ("new", "all")}
 
 
-def run_baselines(pts: list[Point], knn, pop: np.ndarray) -> dict[str, Scores]:  # type: ignore[no-untyped-def]
+def run_baselines(pts: list[Point], knn, pop: np.ndarray,  # type: ignore[no-untyped-def]
+                  suggested: np.ndarray) -> dict[str, Scores]:
     order = np.argsort(-pop, kind="stable")
-    out = {"popularity": Scores(), "itemknn_mentions": Scores()}
+    # what human recommenders suggested most in the training dialogues (ties: ratings)
+    order_s = np.lexsort((-pop, -suggested))
+    out = {"popularity": Scores(), "redial_suggested": Scores(), "itemknn_mentions": Scores()}
     sim = knn.similarity
     for p in pts:
         seen = set(p.seeker_items)
         out["popularity"].add(p, [int(i) for i in order[:max(KS) + len(seen)]
                                   if int(i) not in seen])
+        out["redial_suggested"].add(p, [int(i) for i in order_s[:max(KS) + len(seen)]
+                                        if int(i) not in seen])
         if p.seeker_items:
             s = np.asarray(sim[p.seeker_items].sum(axis=0)).ravel()
             s += 1e-6 * pop / max(float(pop.max()), 1.0)  # popularity breaks ties
@@ -152,7 +158,8 @@ def open_manager(catalog: str, train_files: list[Path], weights=None):  # type: 
     return manager
 
 
-def tune(catalog: str, train_files: list[Path], progress: bool) -> dict:
+def tune(catalog: str, train_files: list[Path], progress: bool, only_score: bool = False
+         ) -> dict:
     """Fit the session weights on training dialogues only: knowledge from 80% of them,
     weights chosen by R@10 (new) on the other 20%, coordinate search over a small grid."""
     from recsys.dialogues import read_dialogues
@@ -183,7 +190,12 @@ def tune(catalog: str, train_files: list[Path], progress: bool) -> dict:
                                              r.knowledge, w)
         return run_tastebud(manager, val_d, pts, False).json()["new"]["R@10"]
 
-    best_score = score(best)
+    product = SessionWeights()
+    product_score = score(product)
+    if only_score:
+        return {"product_weights": asdict(product), "val_R@10_new_product": product_score,
+                "fit_dialogues": len(fit_d), "val_dialogues": len(val_d)}
+    best_score = product_score
     trace = [(asdict(best), best_score)]
     for _round in range(2):
         for name, values in grid.items():
@@ -195,9 +207,10 @@ def tune(catalog: str, train_files: list[Path], progress: bool) -> dict:
                 trace.append((asdict(w), s))
                 if s > best_score:
                     best, best_score = w, s
-        if True:
+        if progress:
             print(f"round {_round}: {asdict(best)} R@10 {best_score}", file=sys.stderr)
     return {"weights": asdict(best), "val_R@10_new": best_score,
+            "product_weights": asdict(product), "val_R@10_new_product": product_score,
             "fit_dialogues": len(fit_d), "val_dialogues": len(val_d), "tried": len(trace)}
 
 
@@ -217,11 +230,13 @@ def main(argv: Sequence[str] | None = None) -> dict:
     ap.add_argument("--catalog", default="movielens-small")
     ap.add_argument("--limit", type=int, default=0, help="score only the first N dialogues")
     ap.add_argument("--tune", action="store_true", help="fit session weights on training data")
+    ap.add_argument("--validate", action="store_true",
+                    help="only score the product's weights on the fit's validation dialogues")
     args = ap.parse_args(argv)
     train_files = args.train_dialogues or [mirror / DEFAULT_TRAIN]
     progress = sys.stderr.isatty()
-    if args.tune:
-        return tune(args.catalog, train_files, progress)
+    if args.tune or args.validate:
+        return tune(args.catalog, train_files, progress, only_score=args.validate)
 
     from recsys.dialogues import TitleMapper, read_dialogues
 
@@ -234,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     pts, coverage = points(dialogues, TitleMapper(manager.catalog))
     ctx = manager.base
     t0 = time.perf_counter()
-    base = run_baselines(pts, _knn(manager), ctx.popular().popularity)
+    base = run_baselines(pts, _knn(manager), ctx.popular().popularity,
+                         ctx.session_ranker().knowledge.suggested)
     t1 = time.perf_counter()
     tb = run_tastebud(manager, dialogues, pts, progress)
     t2 = time.perf_counter()
