@@ -100,12 +100,18 @@ class ItemAttributes:
         order = np.lexsort((row.indices, -row.data))
         return [self.values[row.indices[i]] for i in order]
 
+    @cached_property
+    def by_value(self) -> sp.csc_matrix:
+        """The matrix by column (value -> items), built once: a turn asks it several times."""
+        return self.matrix.tocsc()
+
     def items_with(self, value: str) -> np.ndarray:
         """Dense indices of the items that have ``value``."""
         j = self.value_index.get(value)
         if j is None:
             return np.empty(0, dtype=np.int32)
-        return self.matrix.tocsc()[:, j].nonzero()[0].astype(np.int32)
+        col = self.by_value
+        return np.sort(col.indices[col.indptr[j]:col.indptr[j + 1]]).astype(np.int32)
 
 
 @dataclass

@@ -24,6 +24,8 @@ class Constraints:
     seeds: list[str] = field(default_factory=list)  # catalog item ids
     less: dict[str, list[str]] = field(default_factory=dict)  # "less scary": ranked down
     unlike: list[str] = field(default_factory=list)  # "nothing like Titanic" (item ids)
+    since: int = 0  # the turn this request was made (a new request resets it)
+    said: dict[str, int] = field(default_factory=dict)  # "field:value" -> turn last asked
 
     @property
     def empty(self) -> bool:

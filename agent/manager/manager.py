@@ -16,16 +16,17 @@ import logging
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from agent.llm.base import ChatModel
+from agent.manager.acts import Act, DialogueAct, main_act, read_acts
 from agent.manager.conversation import Constraints, Conversation
 from agent.manager.events import Event
 from agent.manager.planner import RulePlanner, ToolCallingPlanner
 from agent.manager.reply import Outcome, Written, write
 from agent.nlu import Request, lexicon_for, understand
 from agent.nlu.lexicon import normalize
-from agent.nlu.rules import NOT_SEEN
 from agent.nlu.unknown import unknown_titles
 from agent.state import DialogueState
 from agent.tools import ToolContext, execute
@@ -37,18 +38,6 @@ from recsys.settings import Settings
 
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 2000  # characters; longer input is a caller error, not a prompt
-_YES = {"yes", "yeah", "yep", "sure", "ok", "okay", "definitely", "absolutely", "y",
-        "sounds good", "why not", "of course", "please", "yes please", "totally"}
-_NO = {"no", "nope", "nah", "not really", "n", "no thanks", "not at all", "rather not",
-       "not today", "no way"}
-_SWAP = re.compile(r"\b(swap|replace|change|different|instead|another|not|no|drop|remove|skip|"
-                   r"ditch|lose)\b", re.I)  # "not number 3", "swap 2": a list edit
-# "more like number 4, but no horror": number 4 is a seed, the "no" is about horror
-_MORE_LIKE = re.compile(r"\b(like|similar to|closer to)\s+(number\s+|no\.?\s*|#)?"
-                        r"(\d+|one|two|three|four|five|that|this|it)\b", re.I)
-# "also", "too", "but ...": a new value adds to the standing request instead of replacing it
-_KEEP = re.compile(r"\b(also|too|as well|but|and|still|same)\b", re.I)
-_MORE = re.compile(r"\b(else|more|other|another|options|next|again|different)\b", re.I)
 _LESS = re.compile(r"^(?:less|fewer|not so|not as|not too|nothing too)\s+(.+)$", re.I)
 _MISSING = {"director": r"\b(direct(ed|or)|who made)\b",
             "cast": r"\b(star(s|ring)?|actors?|cast)\b",
@@ -194,6 +183,10 @@ class Manager:
         events += [(index[m[0]], float(m[1]), int(m[2])) for m in conv.mentions
                    if m[0] in index]
         decay = self.base.session_ranker().weights.decay
+        if conv.constraints.seeds:
+            # a new "like X" request: what was said before it counts half
+            since = conv.constraints.since
+            events = [(i, w * (0.5 if at < since else 1.0), at) for i, w, at in events]
         seeds = conversation_seeds(events, conv.turn, decay)
         return seeds
 
@@ -335,6 +328,8 @@ class Manager:
                 return True
             years = sorted(y for i in (conv.shown or conv.ever_shown)
                            if (y := cat.year(cat.item_index[i])))
+            if not years:  # nothing on screen yet: older / newer than the catalog's middle
+                years = sorted(int(y) for y in cat.years if y)
             if not years:
                 return False
             mid = years[len(years) // 2]
@@ -374,117 +369,59 @@ class Manager:
 
     def _update_and_plan(self, conv: Conversation, text: str, req: Request, ctx: ToolContext,
                          emit: Any, out: Outcome) -> None:
+        """understand -> **acts -> state update -> decide/plan** (the reply comes after)."""
+        acts = read_acts(req, text, conv, lambda key: self._item_of(conv, key),
+                         self._title_item)
+        out.acts = [a.to_json() for a in acts]
+        answer, conv.pending = conv.pending, None
+        change = self._apply(conv, acts, req, text, out, answer)
+        ctx.state = self._state(conv, ctx.user)
+        ctx.seeds, ctx.request = self._seeds(conv), self._request(conv)
+        for i in ctx.request:  # counted once, by its own nearest items
+            if ctx.seeds.get(i, 0) > 0:
+                ctx.seeds[i] = 0.0
+        self._answer(main_act(acts), conv, req, text, ctx, emit, out, change)
+
+    # ------------------------------------------------------------------ acts: state effects
+
+    def _apply(self, conv: Conversation, acts: list[DialogueAct], req: Request, text: str,
+               out: Outcome, answer: tuple[str, str] | None) -> _Change:
+        """Each act's one effect on the conversation (``acts.ACTS``), in order."""
         cat, c = self.catalog, conv.constraints
-        norm = normalize(text).strip()
-        unknown = out.unknown_titles
-        answer = conv.pending
-        conv.pending = None
-        # 1. A yes/no answer to the question we asked last turn.
-        # (whatever kind the LLM guessed for a bare "yes": the pending question decides)
-        if answer and (norm in _YES or norm in _NO):
-            fld, value = answer
-            if norm in _YES:
-                conv.accepted.append(answer)
-                c.include.setdefault(fld, []).append(value)
-            else:
-                conv.rejected.append(answer)
-                c.exclude.setdefault(fld, []).append(value)
-            ctx.state = self._state(conv, ctx.user)
-            if self.rules.should_ask(conv, ctx) and norm in _NO and self.rules.ask(
-                    conv, ctx, emit, out):
-                return
-            self.rules.recommend(conv, ctx, emit, out)
-            return
-        # 1b. A position the list does not have ("not number 2" on a one-item list).
-        missing = [r for r in req.refs if r > len(conv.shown) or (r < 1 and r != -1)]
-        if missing and req.kind in ("refine", "feedback", "why", "fact"):
-            n = len(conv.shown)
-            out.notes.append(f"There is no number {missing[0]}: " + (
-                f"the list has {n} item{'s' if n != 1 else ''}." if n
-                else "there is no list on screen yet."))
-            out.action = "ack"
-            out.items = [cat.item_index[i] for i in conv.shown]
-            return
-        # 2. Feedback on items (recorded first: it changes what may be recommended).
-        for key, kind in req.feedback.items():
-            item = self._item_of(conv, key)
-            if item is None:
-                continue
-            iid = cat.item_ids[item]
-            bucket = {"like": conv.liked, "dislike": conv.disliked, "seen": conv.seen}[kind]
-            if iid not in bucket:
-                bucket.append(iid)
-            out.feedback.append((item, kind))
-            out.facts.add_items(cat, [item])
-            out.target = item if kind == "like" else out.target
-        if out.feedback:
-            ctx.state = self._state(conv, ctx.user)
-        swap = req.kind == "refine" and req.refs and _SWAP.search(text) and conv.shown \
-            and not _MORE_LIKE.search(text)
-        if swap:
-            for r in req.refs:
-                item = self._item_of(conv, r)
-                if item is not None and cat.item_ids[item] not in conv.disliked:
-                    conv.disliked.append(cat.item_ids[item])
-                    out.feedback.append((item, "dislike"))
-                    out.facts.add_items(cat, [item])
-            ctx.state = self._state(conv, ctx.user)
-        # 3. Replace items turned down from the list on screen ("not this one", "swap 3").
-        gone = [i for i, k in out.feedback if k in ("dislike", "seen")
-                and cat.item_ids[i] in conv.shown]
-        if gone and req.kind in ("feedback", "refine") and not (
-                req.include or req.exclude or req.free_text or req.year_min or req.year_max):
-            sub = Outcome(action="recommend")
-            self.rules.recommend(conv, ctx, emit, sub, n=len(gone))
-            new = [cat.item_index[i] for i in conv.shown]
-            for old, rep in zip(gone, sub.items, strict=False):
-                new[new.index(old)] = rep
-                out.replaced.append((old, rep))
-            # what was turned down and not replaced leaves the list (it is in conv.excluded)
-            out.action = "ack"
-            out.items = [i for i in new if cat.item_ids[i] not in conv.excluded]
-            out.personalised = sub.personalised
-            return
-        if req.kind == "feedback" or (out.feedback and req.kind == "chitchat"):
-            out.action = "ack"
-            return
-        # 4. Why / facts about one item.
-        if req.kind in ("why", "fact"):
-            target = self._target(conv, req)
-            if target is None:
-                out.action = "unknown" if unknown else "chat"
-                return
-            out.target = target
-            if req.kind == "why":
-                res = execute("explain", {"item": cat.item_ids[target]}, ctx)
-                emit(ctx.bus.summary()[-1])
-                out.action, out.explanation = "explain", res
-                for p in res.get("paths", []):
-                    for node in p:
-                        if node["type"] == "item":
-                            out.facts.add_items(cat, [cat.item_index[node["id"]]])
-                        elif node["type"] == "attribute":
-                            out.facts.values.add((node["field"], node["value"]))
-                out.facts.add_items(cat, [cat.item_index[nb["id"]]
-                                          for nb in res.get("neighbours", [])])
-            else:
-                res = execute("lookup_item", {"item": cat.item_ids[target]}, ctx)
-                emit(ctx.bus.summary()[-1])
-                out.action, out.fact = "fact", res
-                out.facts.values.update((f, v) for f, vs in res.get("attributes", {}).items()
-                                        for v in vs)
-                words = set(norm.split())
-                out.asked_field = next((f for f in cat.attributes
-                                        if f.lower() in words or f"{f.lower()}s" in words), None)
-                if "when" in words or "year" in words:
-                    out.asked_field = None
-                out.missing_field = next((name for name, pat in _MISSING.items()
-                                          if re.search(pat, text, re.I)
-                                          and name not in cat.attributes), None)
-            return
-        # 5. Recommend / refine: update the standing request, then plan.
+        change = _Change()
+        for a in acts:
+            if a.act in (Act.ANSWER_YES, Act.ANSWER_NO) and answer:
+                fld, value = answer
+                yes = a.act == Act.ANSWER_YES
+                (conv.accepted if yes else conv.rejected).append(answer)
+                (c.include if yes else c.exclude).setdefault(fld, []).append(value)
+                if yes:
+                    c.said[f"{fld}:{value}"] = conv.turn
+            elif a.act in (Act.LIKE, Act.DISLIKE, Act.SEEN, Act.LIST_EDIT) and a.item is not None:
+                kind = "dislike" if a.act == Act.LIST_EDIT else str(a.act)
+                iid = cat.item_ids[a.item]
+                bucket = {"like": conv.liked, "dislike": conv.disliked, "seen": conv.seen}[kind]
+                if a.act == Act.LIST_EDIT and iid in bucket:
+                    continue
+                if iid not in bucket:
+                    bucket.append(iid)
+                out.feedback.append((a.item, kind))
+                out.facts.add_items(cat, [a.item])
+                if kind == "like":
+                    out.target = a.item
+            elif a.act == Act.NEGATE_SEED and a.item is not None:
+                if cat.item_ids[a.item] not in c.unlike:
+                    c.unlike.append(cat.item_ids[a.item])
+            elif a.act in (Act.REQUEST, Act.REFINE):
+                self._update_request(conv, req, text, out, a.act, change)
+        return change
+
+    def _update_request(self, conv: Conversation, req: Request, text: str, out: Outcome,
+                        act: Act, change: _Change) -> None:
+        """REQUEST replaces the standing request, REFINE adds to it; soft wishes are sorted
+        into relative ones ("older"), "less X" and free text first."""
+        cat, c = self.catalog, conv.constraints
         seeds = [cat.item_ids[resolve_item(cat, t)] for t in req.titles]
-        less: dict[str, list[str]] = {}
         wishes = [w.strip() for w in (req.free_text or "").split(";") if w.strip()]
         kept = []
         for wish in wishes:
@@ -495,49 +432,79 @@ class Manager:
                 # is ranked down (not excluded: "less" is not "no"); anything else is dropped
                 hit = self.lex.attr_phrases.get(normalize(m.group(1)))
                 if hit:
-                    less.setdefault(hit[0], []).append(hit[1])
+                    change.less.setdefault(hit[0], []).append(hit[1])
                 continue
             kept.append(wish)
         req.free_text = "; ".join(kept) or None
-        has_slots = bool(req.include or req.exclude or req.year_min or req.year_max
-                         or req.titles or req.free_text or req.unlike or less)
-        if req.kind == "refine" and req.refs and not swap:
+        if req.refs and not any(s.act == Act.LIST_EDIT for s in _acts_of(out)):
             seeds += [cat.item_ids[i] for r in req.refs
-                      if (i := self._item_of(conv, r)) is not None]
+                      if (i := self._item_of(conv, r)) is not None]  # "more like number 4"
+        change.seeds = seeds
+        change.slots = bool(req.include or req.exclude or req.year_min or req.year_max
+                            or req.titles or req.free_text or req.unlike or change.less)
         only_exclusions = bool(req.exclude) and not (req.include or req.year_min or req.year_max
                                                      or seeds or req.free_text)
-        # A new wish (a value, a title) starts a new request; a period, an exclusion or a
-        # nuance alone refines the standing one ("a heist movie" -> "something before 1980")
-        fresh = bool(req.include or seeds) and not _KEEP.search(text)
-        if req.kind == "recommend" and has_slots and fresh and not (only_exclusions
-                                                                    and not c.empty):
+        if act == Act.REQUEST and change.slots and not (only_exclusions and not c.empty):
             c.replace_with(req, seeds)
-        elif req.kind in ("recommend", "refine"):
+            c.since, c.said = conv.turn, {}
+        else:
             c.refine_with(req, seeds)
-        for fld, values in less.items():
+        for fld, values in req.include.items():
+            c.said.update({f"{fld}:{v}": conv.turn for v in values})
+        for fld, values in change.less.items():
             c.less.setdefault(fld, [])
             c.less[fld] += [v for v in values if v not in c.less[fld]]
         for t in req.unlike:
             iid = cat.item_ids[resolve_item(cat, t)]
             if iid not in c.unlike:
                 c.unlike.append(iid)
-        if req.kind == "chitchat" and not has_slots and conv.shown and _MORE.search(text):
-            req.kind = "refine"  # "anything else?", "other options?": more of the same
-        ctx.seeds, ctx.request = self._seeds(conv), self._request(conv)  # after the update
-        for i in ctx.request:  # counted once, by its own nearest items
-            if ctx.seeds.get(i, 0) > 0:
-                ctx.seeds[i] = 0.0
-        if req.kind == "chitchat" and not has_slots and conv.shown and NOT_SEEN.search(text):
+        change.narrowing = act == Act.REFINE and bool(conv.shown) and not (
+            req.include or seeds or change.less or req.free_text or req.unlike) and bool(
+            req.exclude or req.year_min or req.year_max)
+
+    # ------------------------------------------------------------------ acts: the answer
+
+    def _answer(self, main: Act, conv: Conversation, req: Request, text: str,
+                ctx: ToolContext, emit: Any, out: Outcome, change: _Change) -> None:
+        """Answer the turn's main act: ask, recommend, replace, explain, state a fact, ack."""
+        cat = self.catalog
+        if main == Act.NO_SUCH_POSITION:
+            n = len(conv.shown)
+            bad = next(r for r in req.refs if r > n or (r < 1 and r != -1))
+            out.notes.append(f"There is no number {bad}: " + (
+                f"the list has {n} item{'s' if n != 1 else ''}." if n
+                else "there is no list on screen yet."))
+            out.action, out.items = "ack", [cat.item_index[i] for i in conv.shown]
+            return
+        if main in (Act.ANSWER_YES, Act.ANSWER_NO):
+            if main == Act.ANSWER_NO and self.rules.should_ask(conv, ctx) and self.rules.ask(
+                    conv, ctx, emit, out):
+                return
+            self.rules.recommend(conv, ctx, emit, out)
+            return
+        edits = main in (Act.LIST_EDIT, Act.DISLIKE, Act.SEEN) or (
+            main == Act.REFINE and not change.slots)
+        if edits and self._replace_turned_down(conv, req, ctx, emit, out):
+            return
+        if main in (Act.LIKE, Act.DISLIKE, Act.SEEN, Act.LIST_EDIT):
+            out.action = "ack"
+            return
+        if main in (Act.WHY, Act.FACT):
+            self._about_item(main, conv, req, text, ctx, emit, out)
+            return
+        if main == Act.NOT_SEEN:
             out.action = "ack"  # "haven't seen that one either": it stays on the list
             out.notes.append("Noted: you haven't seen it, so it stays on the list.")
             out.items = [cat.item_index[i] for i in conv.shown]
             return
-        if req.kind == "chitchat" and not has_slots:
+        unknown = out.unknown_titles
+        if main in (Act.CHITCHAT, Act.NEGATE_SEED):
             out.action = "unknown" if unknown else "chat"
             if not unknown and self.rules.should_ask(conv, ctx) and conv.turn > 1:
                 self.rules.ask(conv, ctx, emit, out)
             return
-        if unknown and not has_slots:
+        # REQUEST / REFINE / MORE: plan the tools
+        if unknown and not change.slots:
             out.action = "unknown"
             return
         if self.rules.should_ask(conv, ctx) and self.rules.ask(conv, ctx, emit, out):
@@ -545,11 +512,9 @@ class Manager:
         if self.tool_planner is not None and self.tool_planner.plan(conv, ctx, emit, out, text):
             return
         ctx.bus.new_turn()
-        narrowing = bool(conv.shown) and not fresh and not (req.include or seeds or less
-                                                            or req.free_text or req.unlike) \
-            and bool(req.exclude or req.year_min or req.year_max)
+        c = conv.constraints
         keep = [cat.item_index[i] for i in conv.shown if self._fits(cat.item_index[i], c)] \
-            if narrowing else []
+            if change.narrowing else []
         if keep:
             # "no romance" after a list: what still fits stays, only the rest is replaced
             self.rules.recommend(conv, ctx, emit, out, n=max(1, self.list_size - len(keep)))
@@ -558,6 +523,69 @@ class Manager:
             out.notes.append(f"I kept {len(keep)} that still fit{'s' if len(keep) == 1 else ''}.")
             return
         self.rules.recommend(conv, ctx, emit, out)
+
+    def _replace_turned_down(self, conv: Conversation, req: Request, ctx: ToolContext,
+                             emit: Any, out: Outcome) -> bool:
+        """Items turned down from the list on screen are replaced in place ("swap 3")."""
+        cat = self.catalog
+        gone = [i for i, k in out.feedback if k in ("dislike", "seen")
+                and cat.item_ids[i] in conv.shown]
+        if not gone or req.include or req.exclude or req.free_text or req.year_min \
+                or req.year_max:
+            return False
+        sub = Outcome(action="recommend")
+        self.rules.recommend(conv, ctx, emit, sub, n=len(gone))
+        new = [cat.item_index[i] for i in conv.shown]
+        for old, rep in zip(gone, sub.items, strict=False):
+            new[new.index(old)] = rep
+            out.replaced.append((old, rep))
+        # what was turned down and not replaced leaves the list (it is in conv.excluded)
+        out.action = "ack"
+        out.items = [i for i in new if cat.item_ids[i] not in conv.excluded]
+        out.personalised = sub.personalised
+        return True
+
+    def _about_item(self, main: Act, conv: Conversation, req: Request, text: str,
+                    ctx: ToolContext, emit: Any, out: Outcome) -> None:
+        """WHY: the explain tool's paths; FACT: the catalog's record of the item."""
+        cat = self.catalog
+        target = self._target(conv, req)
+        if target is None:
+            out.action = "unknown" if out.unknown_titles else "chat"
+            return
+        out.target = target
+        if main == Act.WHY:
+            res = execute("explain", {"item": cat.item_ids[target]}, ctx)
+            emit(ctx.bus.summary()[-1])
+            out.action, out.explanation = "explain", res
+            for p in res.get("paths", []):
+                for node in p:
+                    if node["type"] == "item":
+                        out.facts.add_items(cat, [cat.item_index[node["id"]]])
+                    elif node["type"] == "attribute":
+                        out.facts.values.add((node["field"], node["value"]))
+            out.facts.add_items(cat, [cat.item_index[nb["id"]]
+                                      for nb in res.get("neighbours", [])])
+            return
+        res = execute("lookup_item", {"item": cat.item_ids[target]}, ctx)
+        emit(ctx.bus.summary()[-1])
+        out.action, out.fact = "fact", res
+        out.facts.values.update((f, v) for f, vs in res.get("attributes", {}).items()
+                                for v in vs)
+        words = set(normalize(text).split())
+        out.asked_field = next((f for f in cat.attributes
+                                if f.lower() in words or f"{f.lower()}s" in words), None)
+        if "when" in words or "year" in words:
+            out.asked_field = None
+        out.missing_field = next((name for name, pat in _MISSING.items()
+                                  if re.search(pat, text, re.I)
+                                  and name not in cat.attributes), None)
+
+    def _title_item(self, title: str) -> int | None:
+        try:
+            return resolve_item(self.catalog, title)
+        except TastebudError:
+            return None
 
     def _fits(self, item: int, c: Constraints) -> bool:
         """Does an item meet the standing request's hard conditions (values, years)?"""
@@ -573,6 +601,20 @@ class Manager:
         if c.year_min is not None and (y is None or y < c.year_min):
             return False
         return not (c.year_max is not None and (y is None or y > c.year_max))
+
+
+@dataclass
+class _Change:
+    """What the REQUEST / REFINE act changed, for deciding the answer."""
+
+    seeds: list[str] = field(default_factory=list)
+    less: dict[str, list[str]] = field(default_factory=dict)
+    slots: bool = False  # the message said something about what to recommend
+    narrowing: bool = False  # only exclusions or a period: what still fits may stay
+
+
+def _acts_of(out: Outcome) -> list[DialogueAct]:
+    return [DialogueAct(Act(a["act"]), a.get("item")) for a in out.acts]  # type: ignore[arg-type]
 
 
 def _model_error(message: str) -> Event:

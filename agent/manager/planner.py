@@ -52,7 +52,7 @@ class RulePlanner:
         # seeds ("like Alien", every title mentioned or liked) are weights in rank_items'
         # conversation scores, not a candidate pool: their neighbours by ratings and the films
         # people name together in real dialogues both count
-        include, soft = self._split(ctx, c.include)
+        include, soft = self._split(ctx, c.include, conv)
         # every wished value ranks up (so "action comedy" puts films with both first), a
         # "less" value ranks down; only ``include`` filters
         ctx.boosts = (*ctx.boosts, *self._masks(ctx, c.include),
@@ -92,21 +92,30 @@ class RulePlanner:
 
     hard_fields: tuple[str, ...] | None = None  # None: the catalog's genre-like field
 
-    def _split(self, ctx: ToolContext, include: dict[str, list[str]]
+    def _split(self, ctx: ToolContext, include: dict[str, list[str]],
+               conv: Conversation | None = None
                ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
         """Wished values -> (hard filters, soft wishes). Only a catalog-wide field (genre)
-        filters; a sparse tag ("feel-good" is on 4 films) is evidence for ranking."""
+        filters, and only when asked for in this message or when no title says otherwise; a
+        sparse tag ("feel-good" is on 4 films) is evidence for ranking."""
         from agent.nlu import lexicon_for
 
         hard_fields = self.hard_fields
         if hard_fields is None:
             g = lexicon_for(ctx.catalog).genre_field
             hard_fields = (g,) if g else ()
-        if ctx.request or any(w > 0 for w in ctx.seeds.values()):
-            hard_fields = ()  # with titles to go by, a genre said earlier is a taste, not a rule
-        hard = {f: v for f, v in include.items() if f in hard_fields and v}
-        soft = {f: v for f, v in include.items() if f not in hard_fields and v}
-        return hard, soft
+        titles = bool(ctx.request or any(w > 0 for w in ctx.seeds.values()))
+        said = conv.constraints.said if conv is not None else {}
+        turn = conv.turn if conv is not None else -1
+
+        def hard_value(f: str, v: str) -> bool:
+            # with titles to go by, a genre said in an earlier message is a taste, not a rule;
+            # asked for now ("some action movies"), it holds whatever was liked before
+            return f in hard_fields and (not titles or said.get(f"{f}:{v}") == turn)
+
+        hard = {f: [v for v in vs if hard_value(f, v)] for f, vs in include.items()}
+        soft = {f: [v for v in vs if not hard_value(f, v)] for f, vs in include.items()}
+        return ({f: v for f, v in hard.items() if v}, {f: v for f, v in soft.items() if v})
 
     @staticmethod
     def _text_near(ctx: ToolContext, n: int = 100) -> list[np.ndarray]:
@@ -139,9 +148,7 @@ class RulePlanner:
         g = lexicon_for(ctx.catalog).genre_field
         if not g or g not in ctx.catalog.attributes:
             return []
-        genres = ctx.catalog.attributes[g]
-        gm = (genres.matrix > 0).tocsc()
-        base = np.asarray(gm.mean(axis=0)).ravel()
+        gm, by_col, base = _genre_matrix(ctx.catalog, g)
         out = []
         for f, values in soft.items():
             if f == g or (f and f not in ctx.catalog.attributes):
@@ -156,15 +163,15 @@ class RulePlanner:
                     named = _genre_words(ctx, g, v) if f else []
                     for j in named:
                         mask = np.zeros(ctx.catalog.n_items, np.float32)
-                        mask[gm[:, j].nonzero()[0]] = 1.0
+                        mask[_column(by_col, j)] = 1.0
                         out.append(mask)
                     if named:
                         continue
                     items = ctx.semantic_index().search(v, 50).ids
-                share = np.asarray(gm[items].mean(axis=0)).ravel()
+                share = np.asarray(gm[np.asarray(items)].mean(axis=0)).ravel()
                 for j in np.flatnonzero((share >= 0.5) & (share >= 1.5 * base)):
                     mask = np.zeros(ctx.catalog.n_items, np.float32)
-                    mask[gm[:, j].nonzero()[0]] = 0.5  # half a wished value
+                    mask[_column(by_col, j)] = 0.5  # half a wished value
                     out.append(mask)
         return out
 
@@ -213,6 +220,21 @@ def _relaxations(cond: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
                 cur.pop("include")
             out.append((value, {k: v for k, v in cur.items()}))
     return out
+
+
+def _genre_matrix(catalog: Any, field: str) -> tuple[Any, Any, np.ndarray]:
+    """(items x genres) 0/1 by row and by column, and each genre's share of items; built
+    once per catalog (a turn reads it several times)."""
+    key = f"_genre_matrix_{field}"
+    if key not in catalog.__dict__:
+        gm = (catalog.attributes[field].matrix > 0).astype(np.float32).tocsr()
+        catalog.__dict__[key] = (gm, gm.tocsc(), np.asarray(gm.mean(axis=0)).ravel())
+    return catalog.__dict__[key]
+
+
+def _column(by_col: Any, j: int) -> np.ndarray:
+    """Items carrying genre ``j``."""
+    return np.asarray(by_col.indices[by_col.indptr[j]:by_col.indptr[j + 1]])
 
 
 # comparatives ask for more of a quality: search for the quality itself

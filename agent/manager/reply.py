@@ -51,6 +51,7 @@ class Outcome:
     personalised: bool = False
     exhausted: bool = False  # items match, but every one was shown or turned down already
     notes: list[str] = field(default_factory=list)  # short true sentences said first
+    acts: list[dict[str, Any]] = field(default_factory=list)  # the message's dialogue acts
     facts: Facts = field(default_factory=Facts)
 
 

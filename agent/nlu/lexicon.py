@@ -113,7 +113,10 @@ def title_forms(title: str) -> tuple[list[str], int | None]:
     alts = [a for a in _PAREN.findall(body)]
     main = _PAREN.sub(" ", body).strip()
     forms: set[str] = set()
-    for name in [main] + [re.sub(r"^(a\.k\.a\.|aka)\s+", "", a, flags=re.I) for a in alts]:
+    names = [main] + [re.sub(r"^(a\.k\.a\.|aka)\s+", "", a, flags=re.I) for a in alts]
+    # "Avengers: Infinity War - Part I" is what people call "Avengers: Infinity War"
+    names += [n.split(" - ")[0] for n in names if " - " in n and len(n.split(" - ")[0].split()) > 1]
+    for name in names:
         am = _TRAILING_ARTICLE.match(name.strip())
         if am:
             forms.add(normalize(f"{am.group('art')} {am.group('body')}"))

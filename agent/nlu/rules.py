@@ -386,7 +386,11 @@ def _fuzzy_attributes(words: list[str], lex: Lexicon, used: set[int]) -> list[Sp
 
     if lex.genre_field is None:
         return []
-    keys = [p for p, (f, _) in lex.attr_phrases.items() if f == lex.genre_field and len(p) >= 5]
+    keys = lex.__dict__.get("_fuzzy_genre_keys")
+    if keys is None:  # built once per lexicon: ~1 ms a message otherwise
+        keys = [p for p, (f, _) in lex.attr_phrases.items()
+                if f == lex.genre_field and len(p) >= 5]
+        lex.__dict__["_fuzzy_genre_keys"] = keys
     out = []
     for i, w in enumerate(words):
         if i in used or len(w) < 5 or w in COMMON or w in lex.title_items:

@@ -131,13 +131,16 @@ def test_earlier_sessions_shape_a_new_one(client: TestClient) -> None:
         r = client.post(f"/api/sessions/{first}/feedback", json={"item_id": item, "kind": kind},
                         headers=h)
         assert r.status_code == 201
+    r = client.post(f"/api/sessions/{first}/list-edits",
+                    json={"shown": ["11", "12"], "edited": ["12"]}, headers=h)
+    assert r.status_code == 201  # 11 removed from a list: turned down from now on
     second = client.post("/api/sessions", json={}, headers=h).json()["id"]
     s = client.get(f"/api/sessions/{second}", headers=h).json()
-    assert s["liked"] == ["3"] and s["disliked"] == [] and sorted(s["seen"]) == ["7", "9"]
+    assert s["liked"] == ["3"] and s["disliked"] == ["11"] and sorted(s["seen"]) == ["7", "9"]
     with client.websocket_connect("/ws/chat") as ws:
         hello(ws, h)  # a session the socket starts remembers too
         items = next(e for e in turn(ws, "some drama") if e["type"] == "items")["items"]
-    assert not {"3", "7", "9"} & {c["id"] for c in items}
+    assert not {"3", "7", "9", "11"} & {c["id"] for c in items}
     other = sign_up(client, "bob")  # nobody else's feedback leaks in
     sid = client.post("/api/sessions", json={}, headers=other).json()["id"]
     assert client.get(f"/api/sessions/{sid}", headers=other).json()["liked"] == []

@@ -288,3 +288,24 @@ def test_a_message_cannot_reach_another_users_data(client: TestClient) -> None:
     after = client.get(f"/api/sessions/{ada_sid}", headers=ada).json()
     assert after == before
     assert client.get(f"/api/sessions/{ada_sid}/feedback", headers=ada).json() == []
+
+
+def test_rest_feedback_and_list_edits_survive_the_next_message(client: TestClient) -> None:
+    """The page's own flow: socket open; like, dislike and remove over REST; next message."""
+    h = sign_up(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        sid = hello(ws, h)["session"]["id"]
+        items = next(e for e in turn(ws, "some comedy please") if e["type"] == "items")["items"]
+        ids = [c["id"] for c in items]
+        for item, kind in ((ids[0], "like"), (ids[1], "dislike")):
+            r = client.post(f"/api/sessions/{sid}/feedback", json={"item_id": item, "kind": kind},
+                            headers=h)
+            assert r.status_code == 201
+        edited = [i for i in ids if i != ids[2]]
+        r = client.post(f"/api/sessions/{sid}/list-edits", json={"shown": ids, "edited": edited},
+                        headers=h)
+        assert r.status_code == 201
+        after = next(e for e in turn(ws, "anything else?") if e["type"] == "items")["items"]
+    s = client.get(f"/api/sessions/{sid}", headers=h).json()
+    assert ids[0] in s["liked"] and ids[1] in s["disliked"] and ids[2] in s["disliked"]
+    assert not {ids[1], ids[2]} & {c["id"] for c in after}

@@ -160,6 +160,9 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
         try:
             if kind == "message":
                 say = Say.model_validate(data)
+                # the stored state, not this socket's copy: likes, removals and list edits
+                # made over REST (the page's buttons) or another tab since the last turn count
+                state = (await run_in_threadpool(svc.conversation, session, manager)).to_json()
                 state = await _turn(ws, svc, user.id, session, manager, state, say.text)
             elif kind == "feedback":
                 body = FeedbackIn.model_validate({k: v for k, v in data.items() if k != "type"})

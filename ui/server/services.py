@@ -60,14 +60,21 @@ class Services:
         """A new conversation that knows what this person said about items in earlier
         sessions: likes and dislikes seed the ranking, seen items are not suggested again
         (the newest verdict on an item wins; items the catalog no longer has are skipped)."""
-        verdict: dict[str, str] = {}
         index = self.pool.get(catalog).catalog.item_index
+        events: list[tuple[Any, str, str]] = []  # (when, item, verdict)
         for fb in self.store.feedback_for(user_id, catalog=catalog):
-            if fb.kind in ("like", "dislike", "seen") and fb.item_id in index:
-                verdict[fb.item_id] = fb.kind
-            elif fb.kind == "rating" and fb.rating is not None and fb.item_id in index:
-                verdict[fb.item_id] = "like" if fb.rating >= 4 else \
-                    "dislike" if fb.rating <= 2 else "seen"
+            if fb.kind in ("like", "dislike", "seen"):
+                events.append((fb.created_at, fb.item_id, fb.kind))
+            elif fb.kind == "rating" and fb.rating is not None:
+                events.append((fb.created_at, fb.item_id, "like" if fb.rating >= 4 else
+                               "dislike" if fb.rating <= 2 else "seen"))
+        for edit in self.store.list_edits_for(user_id, catalog=catalog):
+            kept = set(edit.edited)  # removed from a list: turned down
+            events += [(edit.created_at, i, "dislike") for i in edit.shown if i not in kept]
+        verdict: dict[str, str] = {}
+        for _, item, kind in sorted(events, key=lambda e: e[0]):
+            if item in index:
+                verdict[item] = kind
         conv.liked = [i for i, k in verdict.items() if k == "like"]
         conv.disliked = [i for i, k in verdict.items() if k == "dislike"]
         conv.seen = [i for i, k in verdict.items() if k == "seen"]
