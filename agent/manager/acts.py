@@ -120,7 +120,7 @@ def read_acts(req: Request, text: str, conv: Conversation,
     if req.kind in ("why", "fact"):
         acts.append(DialogueAct(Act(req.kind)))
     elif req.kind in ("recommend", "refine") or (req.kind == "chitchat" and _has_slots(req)):
-        fresh = req.kind == "recommend" and bool(req.include or req.titles) \
+        fresh = req.kind == "recommend" and bool(req.include or wished_titles(req)) \
             and not _KEEP.search(text)
         acts.append(DialogueAct(Act.REQUEST if fresh else Act.REFINE))
     elif req.kind == "chitchat" and conv.shown and NOT_SEEN.search(text) \
@@ -131,6 +131,11 @@ def read_acts(req: Request, text: str, conv: Conversation,
     if not acts:
         acts.append(DialogueAct(Act.CHITCHAT))
     return acts
+
+
+def wished_titles(req: Request) -> list[str]:
+    """Titles the request is "like": not those only judged seen or disliked in it."""
+    return [t for t in req.titles if req.feedback.get(t) not in ("seen", "dislike")]
 
 
 def _has_slots(req: Request) -> bool:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.llm.base import ChatModel
-from agent.manager.acts import Act, DialogueAct, main_act, read_acts
+from agent.manager.acts import Act, DialogueAct, main_act, read_acts, wished_titles
 from agent.manager.conversation import Constraints, Conversation
 from agent.manager.events import Event
 from agent.manager.planner import RulePlanner, ToolCallingPlanner
@@ -269,6 +269,8 @@ class Manager:
         conv.remember("assistant", written.text)
         yield Event("done", {
             "turn": conv.turn, "kind": req.kind, "action": out.action,
+            "acts": [{**a, **({"item": cat.item_ids[a["item"]]} if "item" in a else {})}
+                     for a in out.acts],
             "request": req.to_json(), "text": written.text, "reply_source": written.source,
             "problems": written.problems, "trace": steps,
             "grounded_items": [cat.item_ids[i] for i in out.facts.items],
@@ -421,7 +423,7 @@ class Manager:
         """REQUEST replaces the standing request, REFINE adds to it; soft wishes are sorted
         into relative ones ("older"), "less X" and free text first."""
         cat, c = self.catalog, conv.constraints
-        seeds = [cat.item_ids[resolve_item(cat, t)] for t in req.titles]
+        seeds = [cat.item_ids[resolve_item(cat, t)] for t in wished_titles(req)]
         wishes = [w.strip() for w in (req.free_text or "").split(";") if w.strip()]
         kept = []
         for wish in wishes:
