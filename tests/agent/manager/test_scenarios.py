@@ -273,3 +273,59 @@ def test_28_more_like_number_4_but_no_horror(demo: Manager) -> None:
     c.say("more like number 4, but no horror")
     assert before[3] in c.conv.constraints.seeds and before[3] not in c.conv.disliked
     assert not any("Horror" in g for g in c.genres()) and len(c.ids()) == 5
+
+
+# --------------------------------------------------------------------------- through the socket
+
+
+@pytest.fixture(scope="module")
+def socket_client(demo: Manager, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The web app over the same demo manager (template replies), as the page talks to it."""
+    from fastapi.testclient import TestClient
+
+    from profiles.db import make_engine
+    from profiles.migrate import upgrade
+    from profiles.store import ProfileStore
+    from ui.server import create_app
+
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.db'}")
+    upgrade(engine)
+    settings = demo.base.settings.model_copy(update={"catalog": demo.catalog.name})
+    app = create_app(settings, manager_factory=lambda name: demo, store=ProfileStore(engine))
+    with TestClient(app) as client:
+        yield client
+
+
+def _socket_chat(client: Any, texts: list[str]) -> list[list[dict[str, Any]]]:
+    from tests.ui.conftest import sign_up
+    from tests.ui.test_chat_socket import hello, turn
+
+    h = sign_up(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        hello(ws, h)
+        return [turn(ws, t) for t in texts]
+
+
+def _cards(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return next((e["items"] for e in events if e["type"] == "items"), [])
+
+
+def test_socket_10_yes_answers_the_pending_question(socket_client: Any) -> None:
+    first, second = _socket_chat(socket_client, ["something to watch tonight", "yes"])
+    q = next(e for e in first if e["type"] == "question")
+    assert _cards(second) and all(q["value"] in c["attributes"].get(q["field"], [])
+                                  for c in _cards(second))
+
+
+def test_socket_18_swap_3_replaces_only_item_3(socket_client: Any) -> None:
+    first, second = _socket_chat(socket_client, ["a comedy please", "swap 3"])
+    before, after = [c["id"] for c in _cards(first)], [c["id"] for c in _cards(second)]
+    assert after[2] != before[2] and after[:2] + after[3:] == before[:2] + before[3:]
+
+
+def test_socket_15_refinements_keep_the_request(socket_client: Any) -> None:
+    turns = _socket_chat(socket_client, ["I want a funny movie for tonight",
+                                         "something from the 90s", "no romance"])
+    third = _cards(turns[2])
+    assert len(third) == 5 and all(1990 <= c["year"] <= 1999 for c in third)
+    assert not any("Romance" in c["attributes"].get("genre", []) for c in third)
