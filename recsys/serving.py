@@ -104,6 +104,7 @@ def _mf_index(model: Recommender, npz: Path, catalog: Catalog, settings: Setting
 
 
 DIALOGUES_FILE = "dialogues.npz"
+KNN_IN_MEMORY_ITEMS = 50_000  # above this, a missing item-kNN is not fitted during a turn
 
 
 def dialogues_spec(catalog: Catalog, settings: Settings):  # type: ignore[no-untyped-def]
@@ -180,11 +181,16 @@ def load_session_ranker(catalog: Catalog, settings: Settings):  # type: ignore[n
     from recsys.session import DialogueKnowledge, SessionRanker
 
     data = training_interactions(catalog)
-    try:
-        knn = load_recommender(catalog, settings, "itemknn")
-    except ModelError:
-        knn = create("itemknn", **DEFAULT_PARAMS["itemknn"]).fit(data, progress=False)
     pop = np.bincount(data.items, minlength=catalog.n_items).astype(np.float32)
     path = model_dir(catalog, settings) / DIALOGUES_FILE
     knowledge = DialogueKnowledge.load(path, catalog.n_items) if path.is_file() else None
+    try:
+        knn = load_recommender(catalog, settings, "itemknn")
+    except ModelError:
+        if catalog.n_items > KNN_IN_MEMORY_ITEMS:
+            # too big to fit an item-kNN here: rank seeds by the MF model's item factors
+            als = load_recommender(catalog, settings, DEFAULT_MODEL)
+            return SessionRanker(None, pop, knowledge,
+                                 factors=als.item_factors)  # type: ignore[attr-defined]
+        knn = create("itemknn", **DEFAULT_PARAMS["itemknn"]).fit(data, progress=False)
     return SessionRanker(knn.similarity, pop, knowledge)  # type: ignore[attr-defined]

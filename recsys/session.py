@@ -128,11 +128,22 @@ class DialogueKnowledge:
 class SessionRanker:
     """Scores every item from a conversation's signed seeds; see the module docstring."""
 
-    def __init__(self, similarity: sp.csr_matrix, popularity: np.ndarray,
+    def __init__(self, similarity: sp.csr_matrix | None, popularity: np.ndarray,
                  knowledge: DialogueKnowledge | None = None,
-                 weights: SessionWeights | None = None) -> None:
+                 weights: SessionWeights | None = None, *,
+                 factors: np.ndarray | None = None) -> None:
+        """``similarity``: (I, I) item-kNN rows; None with ``factors`` (I, d) on catalogs too
+        big for an item-kNN matrix: a seed's neighbours are then its factors' cosines,
+        computed for the seeds of each turn (O(seeds x I x d))."""
         n = len(popularity)
         self.weights = w = weights or SessionWeights()
+        self.factors = None
+        if similarity is None:
+            if factors is None:
+                raise ValueError("SessionRanker needs an item-kNN similarity or item factors")
+            f = np.asarray(factors, np.float32)
+            self.factors = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-9)
+            similarity = sp.csr_matrix((n, n), dtype=np.float32)
         sim = sp.csr_matrix(similarity, dtype=np.float32)
         self.similarity = sim
         # cosine favours popular neighbours of every seed; for what the request is "like"
@@ -166,18 +177,31 @@ class SessionRanker:
             # asked for "like X": what is near X matters more than what is popular
             out *= self.weights.request_prior
             idx = np.asarray(request, np.int64)
-            out += self.weights.request * np.asarray(self.nearest[idx].sum(axis=0)).ravel()
+            out += self.weights.request * self._near(idx, np.ones(len(idx), np.float32), True)
         if seeds:
             idx = np.fromiter(seeds.keys(), np.int64, len(seeds))
             val = np.fromiter(seeds.values(), np.float32, len(seeds))
             w = self.weights
-            out += w.knn * np.asarray(self.similarity[idx].T @ val).ravel()
+            out += w.knn * self._near(idx, val, False)
             co = self.knowledge.comention
             if co.nnz:
                 out += w.comention * np.asarray(co[idx].T @ val).ravel()
         for mask in boosts:
             out += self.weights.genre * mask.astype(np.float32)
         return out
+
+    def _near(self, idx: np.ndarray, val: np.ndarray, nearest: bool) -> np.ndarray:
+        """sum_s val_s * sim(s, .): item-kNN rows, or factor cosines (each seed's best = 1
+        when ``nearest``) on catalogs ranked by factors."""
+        if self.factors is None:
+            m = self.nearest if nearest else self.similarity
+            return np.asarray(m[idx].T @ val).ravel()
+        cos = self.factors @ self.factors[idx].T  # (I, S)
+        cos[idx, np.arange(len(idx))] = 0.0  # an item is not its own neighbour
+        np.maximum(cos, 0.0, out=cos)
+        if nearest:
+            cos /= np.maximum(cos.max(axis=0, keepdims=True), 1e-9)
+        return cos @ val
 
     def describe(self) -> dict[str, object]:
         return {"weights": asdict(self.weights), "dialogues": self.knowledge.dialogues,
