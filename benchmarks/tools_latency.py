@@ -85,7 +85,7 @@ def recall_at(found: list[np.ndarray], exact: list[np.ndarray],
 # --- recommend -----------------------------------------------------------------------------
 
 
-def bench_recommend(cat: Catalog, args: argparse.Namespace, out: dict) -> None:
+def bench_recommend(cat: Catalog, args: argparse.Namespace, out: dict) -> Any:
     from recsys.models import create
     from recsys.models.mf import MFRecommender
 
@@ -133,6 +133,46 @@ def bench_recommend(cat: Catalog, args: argparse.Namespace, out: dict) -> None:
             out[f"recommend_{kind}_recall_at_10"] = rec
             out[f"recommend_{kind}_build_s"] = build_s
     model.attach_index(None)
+    return model
+
+
+def bench_conversation_rank(cat: Catalog, model: Any, args: argparse.Namespace,
+                            out: dict) -> None:
+    """rank_items for a conversation: 3 mentioned titles (one pushed away), one "like X" and
+    a wished genre, through ``SessionRanker`` (factor cosines when the catalog has no
+    item-kNN, as at 1M), beside the popularity top-50 a newcomer got before."""
+    import resource
+
+    from recsys.models.base import top_k
+    from recsys.session import SessionRanker
+
+    pop = np.bincount(cat.interactions.items, minlength=cat.n_items).astype(np.float32)
+    t = time.perf_counter()
+    ranker = SessionRanker(None, pop, factors=model.item_factors)
+    out["conversation_ranker_build_s"] = round(time.perf_counter() - t, 2)
+    rng = np.random.default_rng(args.seed + 1)
+    genre = next(iter(cat.attributes.values()))
+    masks = []
+    for j in rng.integers(0, len(genre.values), 4):
+        m = np.zeros(cat.n_items, np.float32)
+        m[genre.items_with(genre.values[int(j)])] = 1.0
+        masks.append(m)
+    queries = [(rng.integers(0, cat.n_items, 4), int(k)) for k in range(args.queries)]
+    all_ids = np.arange(cat.n_items)
+
+    def conversation(q: tuple[np.ndarray, int]) -> np.ndarray:
+        seeds = {int(q[0][0]): 1.0, int(q[0][1]): 1.0, int(q[0][2]): -1.0}
+        scores = ranker.scores(seeds, [masks[q[1] % len(masks)]], request=[int(q[0][3])])
+        return top_k(all_ids, scores, 50).ids
+
+    def popularity(q: tuple[np.ndarray, int]) -> np.ndarray:
+        return top_positions(pop.copy(), 50)
+
+    log("conversation rank: popularity top-50 (baseline)")
+    out["baseline_popularity_rank_ms"], _ = timed(popularity, queries)
+    log("conversation rank: seeds, request and a wished genre")
+    out["conversation_rank_ms"], _ = timed(conversation, queries)
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _describe(index: VectorIndex) -> dict:
@@ -379,7 +419,8 @@ def main(argv: list[str] | None = None) -> dict:
                "machine": {"cores": os.cpu_count(), "gpu": False,
                            "load_avg_1m": round(os.getloadavg()[0], 2)},
                "threads_per_query": 1, **out}
-        bench_recommend(cat, args, out)
+        model = bench_recommend(cat, args, out)
+        bench_conversation_rank(cat, model, args, out)
         if synthetic:
             bench_search_vectors(cat.n_items, args, out)
             if not args.no_encoder:

@@ -35,6 +35,7 @@ class Act(StrEnum):
     WHY = "why"
     FACT = "fact"
     CHITCHAT = "chitchat"
+    THANKS_BYE = "thanks_bye"
 
 
 # One documented effect per act (README "The dialogue manager" quotes this table).
@@ -55,13 +56,14 @@ ACTS: dict[Act, str] = {
     Act.WHY: "explain one item from its graph paths and the person's evidence",
     Act.FACT: "answer a fact about one item from the catalog (or say it is not recorded)",
     Act.CHITCHAT: "a short reply; a newcomer may be asked one question",
+    Act.THANKS_BYE: "a short thanks or goodbye back; nothing changes",
 }
 
 # The act a turn answers: the first of these present (state effects of all acts apply first).
 RESPONSE_ORDER: tuple[Act, ...] = (
     Act.NO_SUCH_POSITION, Act.ANSWER_YES, Act.ANSWER_NO, Act.LIST_EDIT, Act.WHY, Act.FACT,
     Act.REQUEST, Act.REFINE, Act.MORE, Act.DISLIKE, Act.SEEN, Act.LIKE, Act.NOT_SEEN,
-    Act.NEGATE_SEED, Act.CHITCHAT)
+    Act.NEGATE_SEED, Act.THANKS_BYE, Act.CHITCHAT)
 
 YES = {"yes", "yeah", "yep", "sure", "ok", "okay", "definitely", "absolutely", "y",
        "sounds good", "why not", "of course", "please", "yes please", "totally"}
@@ -75,6 +77,10 @@ _MORE_LIKE = re.compile(r"\b(like|similar to|closer to)\s+(number\s+|no\.?\s*|#)
 _MORE = re.compile(r"\b(else|more|other|another|options|next|again|different)\b", re.I)
 # "also", "too", "but ...": a new value adds to the standing request instead of replacing it
 _KEEP = re.compile(r"\b(also|too|as well|but|and|still|same)\b", re.I)
+
+
+_BYE = re.compile(r"\b(thanks|thank you|thx|cheers|bye|goodbye|good night|see you|that's all|"
+                  r"that is all|i'm done|im done)\b")
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ def read_acts(req: Request, text: str, conv: Conversation,
     elif req.kind == "chitchat" and conv.shown and _MORE.search(text) and not acts:
         acts.append(DialogueAct(Act.MORE))
     if not acts:
-        acts.append(DialogueAct(Act.CHITCHAT))
+        acts.append(DialogueAct(Act.THANKS_BYE if _BYE.search(norm) else Act.CHITCHAT))
     return acts
 
 

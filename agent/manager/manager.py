@@ -178,7 +178,9 @@ class Manager:
         (older turns weigh less), the standing request's "like X" counting once more."""
         cat = self.catalog
         index = cat.item_index
-        events = [(index[i], -1.0, 0) for i in conv.disliked if i in index]
+        # a turned-down item is never shown again; as a seed it pushes only gently ("swap 2"
+        # on Toy Story 3 must not push away every Pixar film)
+        events = [(index[i], -0.5, 0) for i in conv.disliked if i in index]
         events += [(index[i], 1.0, 0) for i in conv.liked if i in index]
         events += [(index[m[0]], float(m[1]), int(m[2])) for m in conv.mentions
                    if m[0] in index]
@@ -500,6 +502,11 @@ class Manager:
             out.items = [cat.item_index[i] for i in conv.shown]
             return
         unknown = out.unknown_titles
+        if main == Act.THANKS_BYE:
+            out.action = "ack"
+            out.notes.append("You're welcome, enjoy the film!" if re.search(
+                r"\b(thank|thx|cheers)", text, re.I) else "Bye, enjoy the film!")
+            return
         if main in (Act.CHITCHAT, Act.NEGATE_SEED):
             out.action = "unknown" if unknown else "chat"
             if not unknown and self.rules.should_ask(conv, ctx) and conv.turn > 1:
