@@ -31,6 +31,7 @@ class Act(StrEnum):
     NEGATE_SEED = "negate_seed"
     REQUEST = "request"
     REFINE = "refine"
+    RELAX = "relax"
     MORE = "more"
     WHY = "why"
     FACT = "fact"
@@ -52,6 +53,7 @@ ACTS: dict[Act, str] = {
     Act.REQUEST: "a new wish (a value or a title) replaces the standing request",
     Act.REFINE: "periods, exclusions and nuances add to the standing request; items on "
                 "screen that still fit a narrowing stay",
+    Act.RELAX: "a condition of the standing request is dropped (any year, forget horror)",
     Act.MORE: "more of the same request, without what was shown",
     Act.WHY: "explain one item from its graph paths and the person's evidence",
     Act.FACT: "answer a fact about one item from the catalog (or say it is not recorded)",
@@ -62,7 +64,7 @@ ACTS: dict[Act, str] = {
 # The act a turn answers: the first of these present (state effects of all acts apply first).
 RESPONSE_ORDER: tuple[Act, ...] = (
     Act.NO_SUCH_POSITION, Act.ANSWER_YES, Act.ANSWER_NO, Act.LIST_EDIT, Act.WHY, Act.FACT,
-    Act.REQUEST, Act.REFINE, Act.MORE, Act.DISLIKE, Act.SEEN, Act.LIKE, Act.NOT_SEEN,
+    Act.REQUEST, Act.RELAX, Act.REFINE, Act.MORE, Act.DISLIKE, Act.SEEN, Act.LIKE, Act.NOT_SEEN,
     Act.NEGATE_SEED, Act.THANKS_BYE, Act.CHITCHAT)
 
 YES = {"yes", "yeah", "yep", "sure", "ok", "okay", "definitely", "absolutely", "y",
@@ -79,6 +81,14 @@ _MORE = re.compile(r"\b(else|more|other|another|options|next|again|different)\b"
 _KEEP = re.compile(r"\b(also|too|as well|but|and|still|same)\b", re.I)
 
 
+# "any year is fine", "forget the 90s", "it doesn't have to be a comedy", "drop horror"
+RELAX = re.compile(r"\b(?:any (?P<any>year|decade|era|genre|kind)s?\b(?: is fine| will do)?|"
+                   r"(?:forget|never ?mind|ignore) (?:about )?(?:the )?(?P<what>[\w -]+?)"
+                   r"(?: part| bit| condition| filter)?$|drop (?:the )?(?P<part>[\w -]+?) "
+                   r"(?:part|bit|condition|filter)$|(?:it )?(?:doesn't|does not|don't|do not) "
+                   r"(?:have to|need to) be (?:a |an )?(?P<be>[\w -]+?)(?: movie| film)?$|"
+                   r"(?:i )?(?:don't|do not) (?:care|mind) about (?:the )?(?P<care>[\w -]+?)$)",
+                   re.I)
 _BYE = re.compile(r"\b(thanks|thank you|thx|cheers|bye|goodbye|good night|see you|that's all|"
                   r"that is all|i'm done|im done)\b")
 
@@ -123,6 +133,9 @@ def read_acts(req: Request, text: str, conv: Conversation,
                  if (i := item_of(r)) is not None]
     acts += [DialogueAct(Act.NEGATE_SEED, i) for t in req.unlike
              if (i := title_item(t)) is not None]
+    if not conv.constraints.empty and not req.refs and not req.feedback and RELAX.search(norm):
+        acts.append(DialogueAct(Act.RELAX))
+        return acts
     if req.kind in ("why", "fact"):
         acts.append(DialogueAct(Act(req.kind)))
     elif req.kind in ("recommend", "refine") or (req.kind == "chitchat" and _has_slots(req)):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.llm.base import ChatModel
-from agent.manager.acts import Act, DialogueAct, main_act, read_acts, wished_titles
+from agent.manager.acts import RELAX, Act, DialogueAct, main_act, read_acts, wished_titles
 from agent.manager.conversation import Constraints, Conversation
 from agent.manager.events import Event
 from agent.manager.planner import RulePlanner, ToolCallingPlanner
@@ -418,7 +418,36 @@ class Manager:
                     c.unlike.append(cat.item_ids[a.item])
             elif a.act in (Act.REQUEST, Act.REFINE):
                 self._update_request(conv, req, text, out, a.act, change)
+            elif a.act == Act.RELAX:
+                self._relax(conv, text, out)
         return change
+
+    def _relax(self, conv: Conversation, text: str, out: Outcome) -> None:
+        """Drop what the message lets go of: the years, the genre, or a named value."""
+        c = conv.constraints
+        m = RELAX.search(normalize(text))
+        what = next((g for g in (m.groupdict().values() if m else ()) if g), "") or ""
+        what = what.strip()
+        dropped: list[str] = []
+        if what in ("year", "years", "decade", "era") or re.fullmatch(
+                r"(19|20)?\d0'?s|\d{4}|old|new|recent", what):
+            if c.year_min is not None or c.year_max is not None:
+                c.year_min = c.year_max = None
+                dropped.append("the years")
+        elif what in ("genre", "kind", "type"):
+            g = self.lex.genre_field
+            if g and (c.include.get(g) or c.exclude.get(g)):
+                dropped += c.include.pop(g, []) + c.exclude.pop(g, [])
+        else:
+            hit = self.lex.attr_phrases.get(normalize(what))
+            fld, value = hit if hit else ("", "")
+            if any(value in b.get(fld, []) for b in (c.include, c.exclude, c.less)):
+                c.drop(fld, value)
+                if value in c.less.get(fld, []):
+                    c.less[fld].remove(value)
+                dropped.append(value)
+        out.notes.append(f"OK, I dropped {', '.join(dropped)}." if dropped else
+                         "There was nothing like that to drop; the request stays as it was.")
 
     def _update_request(self, conv: Conversation, req: Request, text: str, out: Outcome,
                         act: Act, change: _Change) -> None:
@@ -512,7 +541,7 @@ class Manager:
             if not unknown and self.rules.should_ask(conv, ctx) and conv.turn > 1:
                 self.rules.ask(conv, ctx, emit, out)
             return
-        # REQUEST / REFINE / MORE: plan the tools
+        # REQUEST / RELAX / REFINE / MORE: plan the tools
         if unknown and not change.slots:
             out.action = "unknown"
             return

@@ -47,3 +47,19 @@ def test_acts_by_situation(make_manager: Callable[..., Manager]) -> None:
     assert [a["act"] for a in out["acts"]] == ["answer_yes"]
     assert ("genre", "Drama") in conv.accepted and out["action"] == "recommend"
     assert acts_of(m, conv, "anything else?") == ["refine"]  # more of the standing request
+
+
+def test_relax_drops_what_the_message_lets_go_of(make_manager: Callable[..., Manager]) -> None:
+    m = make_manager(None)
+    conv = m.start(None)
+    m.respond(conv, "an action movie from the 90s, no horror")
+    assert conv.constraints.year_min == 1990 and conv.constraints.exclude
+    out = m.respond(conv, "any year is fine")
+    assert [a["act"] for a in out["acts"]] == ["relax"]
+    assert conv.constraints.year_min is None and conv.constraints.year_max is None
+    assert conv.constraints.include == {"genre": ["Action"]}  # the rest stays
+    assert "dropped the years" in out["text"] and out["items"]
+    out = m.respond(conv, "forget horror")
+    assert not conv.constraints.exclude and "dropped Horror" in out["text"]
+    out = m.respond(conv, "it doesn't have to be an action movie")
+    assert not conv.constraints.include and out["action"] == "recommend"
