@@ -238,6 +238,10 @@ def _year_after(words: list[str], i: int) -> int | None:
     return None
 
 
+def _no_year(title: str) -> str:
+    return re.sub(r"\s*\(\d{4}\)\s*$", "", title)
+
+
 def _title_evidence(toks: list[_Tok], s: int, size: int, form: str, lex: Lexicon,
                     dated: bool) -> bool:
     """Is this span really a title? Common words need quotes, capitals or a year."""
@@ -246,6 +250,11 @@ def _title_evidence(toks: list[_Tok], s: int, size: int, form: str, lex: Lexicon
     if quoted or dated:
         return True
     parts = form.split()
+    if size == 1 and s > 0 and toks[s - 1].low in ("the", "a", "an") and not any(
+            lex.titles[i].lower().endswith(f", {toks[s - 1].low}") or
+            _no_year(lex.titles[i]).lower().endswith(f", {toks[s - 1].low}")
+            for i in lex.title_items.get(form, [])):
+        return False  # "the Oscar for Best Film": a noun; "The Rock" keeps its article
     common = all(p in COMMON for p in parts)
     capitalised = all(t.raw[0].isupper() or not t.raw[0].isalpha() or t.low in COMMON
                       for t in span) and span[0].raw[0].isupper()
