@@ -43,6 +43,9 @@ class SessionWeights:
     request_prior: float = 0.75  # the prior's share when the request is "like X"
 
 
+FACTOR_NEIGHBOURS = 500  # neighbours per seed when ranking by item factors
+
+
 def _z(x: np.ndarray) -> np.ndarray:
     sd = float(x.std())
     return (x - x.mean()) / sd if sd > 0 else np.zeros_like(x)
@@ -137,12 +140,18 @@ class SessionRanker:
         computed for the seeds of each turn (O(seeds x I x d))."""
         n = len(popularity)
         self.weights = w = weights or SessionWeights()
-        self.factors = None
+        self.factors: np.ndarray | None = None
         if similarity is None:
             if factors is None:
                 raise ValueError("SessionRanker needs an item-kNN similarity or item factors")
+            from recsys.index import VectorIndex, auto_kind
+
             f = np.asarray(factors, np.float32)
             self.factors = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-9)
+            # a seed's neighbours come from a faiss search over the unit factors (top
+            # FACTOR_NEIGHBOURS), not a dense (I x seeds) product: ~10x cheaper at 1M items
+            kind = "ivf" if n > 200_000 else auto_kind(*self.factors.shape)
+            self._index = VectorIndex.build(self.factors, kind)  # IVF: ~17 s once at 1M
             similarity = sp.csr_matrix((n, n), dtype=np.float32)
         sim = sp.csr_matrix(similarity, dtype=np.float32)
         self.similarity = sim
@@ -196,12 +205,15 @@ class SessionRanker:
         if self.factors is None:
             m = self.nearest if nearest else self.similarity
             return np.asarray(m[idx].T @ val).ravel()
-        cos = self.factors @ self.factors[idx].T  # (I, S)
-        cos[idx, np.arange(len(idx))] = 0.0  # an item is not its own neighbour
-        np.maximum(cos, 0.0, out=cos)
+        k = min(FACTOR_NEIGHBOURS + 1, len(self.factors))
+        sims, ids = self._index.search(self.factors[idx], k)  # (S, k) best first
+        sims, ids = sims.copy(), ids.copy()
+        sims = np.where((ids >= 0) & (ids != idx[:, None]), np.maximum(sims, 0.0), 0.0)
         if nearest:
-            cos /= np.maximum(cos.max(axis=0, keepdims=True), 1e-9)
-        return cos @ val
+            sims /= np.maximum(sims.max(axis=1, keepdims=True), 1e-9)
+        out = np.zeros(len(self.factors), np.float32)
+        np.add.at(out, np.where(ids >= 0, ids, 0).ravel(), (sims * val[:, None]).ravel())
+        return out
 
     def describe(self) -> dict[str, object]:
         return {"weights": asdict(self.weights), "dialogues": self.knowledge.dialogues,
