@@ -329,3 +329,22 @@ def test_socket_15_refinements_keep_the_request(socket_client: Any) -> None:
     third = _cards(turns[2])
     assert len(third) == 5 and all(1990 <= c["year"] <= 1999 for c in third)
     assert not any("Romance" in c["attributes"].get("genre", []) for c in third)
+
+
+def test_socket_21_something_older(socket_client: Any) -> None:
+    first, second = _socket_chat(socket_client, ["a comedy please", "something older"])
+    mid = sorted(c["year"] for c in _cards(first))[2]
+    assert _cards(second) and all(c["year"] < mid for c in _cards(second))
+
+
+def test_socket_24_26_28_requests_greetings_and_seeds(socket_client: Any) -> None:
+    love, = _socket_chat(socket_client, ["Hello, I like movies like Love Actually"])
+    assert sum(bool({"Romance", "Comedy"} & set(c["attributes"].get("genre", [])))
+               for c in _cards(love)) >= 4
+    hope, = _socket_chat(socket_client, ["Hope you're well"])
+    assert not _cards(hope) and hope[-1]["type"] == "done"
+    comedy, more = _socket_chat(socket_client, ["a comedy please",
+                                                "more like number 4, but no horror"])
+    assert len(_cards(more)) == 5
+    assert not any("Horror" in c["attributes"].get("genre", []) for c in _cards(more))
+    assert _cards(comedy)[3]["id"] not in {c["id"] for c in _cards(more)}
