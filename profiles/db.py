@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -47,7 +47,7 @@ def make_engine(url: str) -> Engine:
     def _connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _begin)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        _wal(cur)
         cur.execute("PRAGMA foreign_keys=ON")
         # FULL: in WAL mode NORMAL may lose the last commits on power loss or an OS crash;
         # feedback the UI has acknowledged must survive that, at one WAL fsync per write.
@@ -60,6 +60,27 @@ def make_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
+
+
+def _wal(cur: Any, attempts: int = 50) -> None:
+    """Put the database in WAL mode (persistent, so usually already done).
+
+    Switching needs the database to itself, and SQLite answers "database is locked" at once
+    instead of waiting when several processes or threads open a new file together; retry.
+    """
+    import sqlite3
+    import time
+
+    for k in range(attempts):
+        try:
+            if str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or k == attempts - 1:
+                raise
+            time.sleep(0.05 + 0.01 * k)
 
 
 @lru_cache(maxsize=8)
