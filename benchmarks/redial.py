@@ -270,4 +270,10 @@ def _knn(manager):  # type: ignore[no-untyped-def]
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=1))
+    from recsys.errors import TastebudError
+
+    try:
+        print(json.dumps(main(), indent=1))
+    except TastebudError as e:  # a bad or missing file: say which, no traceback
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -139,15 +139,7 @@ class TitleMapper:
 
     def _prefixed(self, forms: list[str]) -> list[int]:
         """Items whose catalog title is one of ``forms`` plus a subtitle after a colon."""
-        if not hasattr(self, "_heads"):
-            heads: dict[str, list[int]] = {}
-            for i, t in enumerate(self.lex.titles):
-                if ":" in t:
-                    from agent.nlu.lexicon import normalize
-
-                    heads.setdefault(normalize(t.split(":", 1)[0]), []).append(i)
-            self._heads = heads
-        return [i for f in forms for i in self._heads.get(f, [])]
+        return [i for f in forms for i in self.lex.subtitled(f)]
 
     def map_dialogue(self, d: Dialogue) -> dict[str, int]:
         """ReDial id -> catalog item for every mapped movie of one dialogue."""

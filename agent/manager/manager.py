@@ -417,7 +417,8 @@ class Manager:
                 if cat.item_ids[a.item] not in c.unlike:
                     c.unlike.append(cat.item_ids[a.item])
             elif a.act in (Act.REQUEST, Act.REFINE):
-                self._update_request(conv, req, text, out, a.act, change)
+                self._update_request(conv, req, text, out, a.act, change,
+                                     edits=any(b.act == Act.LIST_EDIT for b in acts))
             elif a.act == Act.RELAX:
                 self._relax(conv, text, out)
         return change
@@ -450,7 +451,7 @@ class Manager:
                          "There was nothing like that to drop; the request stays as it was.")
 
     def _update_request(self, conv: Conversation, req: Request, text: str, out: Outcome,
-                        act: Act, change: _Change) -> None:
+                        act: Act, change: _Change, *, edits: bool = False) -> None:
         """REQUEST replaces the standing request, REFINE adds to it; soft wishes are sorted
         into relative ones ("older"), "less X" and free text first."""
         cat, c = self.catalog, conv.constraints
@@ -469,7 +470,7 @@ class Manager:
                 continue
             kept.append(wish)
         req.free_text = "; ".join(kept) or None
-        if req.refs and not any(s.act == Act.LIST_EDIT for s in _acts_of(out)):
+        if req.refs and not edits:
             seeds += [cat.item_ids[i] for r in req.refs
                       if (i := self._item_of(conv, r)) is not None]  # "more like number 4"
         change.seeds = seeds
@@ -649,10 +650,6 @@ class _Change:
     less: dict[str, list[str]] = field(default_factory=dict)
     slots: bool = False  # the message said something about what to recommend
     narrowing: bool = False  # only exclusions or a period: what still fits may stay
-
-
-def _acts_of(out: Outcome) -> list[DialogueAct]:
-    return [DialogueAct(Act(a["act"]), a.get("item")) for a in out.acts]  # type: ignore[arg-type]
 
 
 def _model_error(message: str) -> Event:

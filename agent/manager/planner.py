@@ -55,8 +55,8 @@ class RulePlanner:
         include, soft = self._split(ctx, c.include, conv)
         # every wished value ranks up (so "action comedy" puts films with both first), a
         # "less" value ranks down; only ``include`` filters
-        ctx.boosts = (*ctx.boosts, *self._masks(ctx, c.include),
-                      *(-m for m in self._masks(ctx, c.less)))
+        # (set afresh each call: a turn that recommends twice must not count them twice)
+        ctx.boosts = (*self._masks(ctx, c.include), *(-m for m in self._masks(ctx, c.less)))
         if soft:
             ctx.boosts = (*ctx.boosts, *self._related(ctx, soft))
         if c.less:
@@ -148,7 +148,8 @@ class RulePlanner:
         g = lexicon_for(ctx.catalog).genre_field
         if not g or g not in ctx.catalog.attributes:
             return []
-        gm, by_col, base = _genre_matrix(ctx.catalog, g)
+        gm, base = _genre_matrix(ctx.catalog, g)
+        genres = ctx.catalog.attributes[g]
         out = []
         for f, values in soft.items():
             if f == g or (f and f not in ctx.catalog.attributes):
@@ -163,7 +164,7 @@ class RulePlanner:
                     named = _genre_words(ctx, g, v) if f else []
                     for j in named:
                         mask = np.zeros(ctx.catalog.n_items, np.float32)
-                        mask[_column(by_col, j)] = 1.0
+                        mask[genres.items_with(genres.values[j])] = 1.0
                         out.append(mask)
                     if named:
                         continue
@@ -171,7 +172,7 @@ class RulePlanner:
                 share = np.asarray(gm[np.asarray(items)].mean(axis=0)).ravel()
                 for j in np.flatnonzero((share >= 0.5) & (share >= 1.5 * base)):
                     mask = np.zeros(ctx.catalog.n_items, np.float32)
-                    mask[_column(by_col, j)] = 0.5  # half a wished value
+                    mask[genres.items_with(genres.values[j])] = 0.5  # half a wished value
                     out.append(mask)
         return out
 
@@ -222,19 +223,14 @@ def _relaxations(cond: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _genre_matrix(catalog: Any, field: str) -> tuple[Any, Any, np.ndarray]:
-    """(items x genres) 0/1 by row and by column, and each genre's share of items; built
-    once per catalog (a turn reads it several times)."""
+def _genre_matrix(catalog: Any, field: str) -> tuple[Any, np.ndarray]:
+    """(items x genres) 0/1 by row and each genre's share of items; built once per catalog
+    (a turn reads it several times)."""
     key = f"_genre_matrix_{field}"
     if key not in catalog.__dict__:
         gm = (catalog.attributes[field].matrix > 0).astype(np.float32).tocsr()
-        catalog.__dict__[key] = (gm, gm.tocsc(), np.asarray(gm.mean(axis=0)).ravel())
+        catalog.__dict__[key] = (gm, np.asarray(gm.mean(axis=0)).ravel())
     return catalog.__dict__[key]
-
-
-def _column(by_col: Any, j: int) -> np.ndarray:
-    """Items carrying genre ``j``."""
-    return np.asarray(by_col.indices[by_col.indptr[j]:by_col.indptr[j + 1]])
 
 
 # comparatives ask for more of a quality: search for the quality itself

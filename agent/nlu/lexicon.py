@@ -213,6 +213,17 @@ class Lexicon:
         pop = self.popularity
         return max(items, key=lambda i: (pop[i] if pop is not None else 0, -i))
 
+    def subtitled(self, form: str) -> list[int]:
+        """Items titled "<form>: <subtitle>" ("Jumanji: Welcome to the Jungle" for "jumanji")."""
+        heads = self.__dict__.get("_heads")
+        if heads is None:  # built on first use, once per lexicon
+            heads = {}
+            for i, t in enumerate(self.titles):
+                if ":" in t:
+                    heads.setdefault(normalize(t.split(":", 1)[0]), []).append(i)
+            self.__dict__["_heads"] = heads
+        return list(heads.get(form, []))
+
     def ground_value(self, fname: str, value: str) -> str | None:
         """Map a free string to a catalog value of ``fname`` (exact, alias, or None)."""
         if fname not in self.fields:

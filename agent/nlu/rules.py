@@ -218,14 +218,7 @@ def _named_years(toks: list[_Tok], used: set[int]) -> None:
 
 def _subtitled(lex: Lexicon, form: str, year: int) -> int | None:
     """The item titled "<form>: <subtitle>" of ``year`` (within a year), if there is one."""
-    heads = lex.__dict__.get("_heads")
-    if heads is None:
-        heads = {}
-        for i, t in enumerate(lex.titles):
-            if ":" in t:
-                heads.setdefault(normalize(t.split(":", 1)[0]), []).append(i)
-        lex.__dict__["_heads"] = heads
-    dated = [i for i in heads.get(form, []) if abs(lex.years[i] - year) <= 1]
+    dated = [i for i in lex.subtitled(form) if abs(lex.years[i] - year) <= 1]
     return dated[0] if len(dated) == 1 else None
 
 
