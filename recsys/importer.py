@@ -7,10 +7,11 @@ database is touched, so a bad file never leaves a half-imported catalog behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,28 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.catalog import YEAR_UNKNOWN, Catalog, Interactions, ItemAttributes
+from recsys.catalog import (
+    YEAR_UNKNOWN,
+    Audience,
+    Catalog,
+    FieldInfo,
+    Interactions,
+    ItemAttributes,
+    Words,
+)
 from recsys.errors import CatalogValidationError, RowProblem, SpecError
 from recsys.reader import FileProblem, read_rows
 from recsys.settings import Settings
-from recsys.spec import CatalogSpec, FileSpec, YearSpec, load_spec, spec_digest
+from recsys.spec import (
+    AttributeColumn,
+    CatalogSpec,
+    FieldMeta,
+    FileSpec,
+    InteractionsSpec,
+    YearSpec,
+    load_spec,
+    spec_digest,
+)
 
 MAX_SHOWN = 20
 
@@ -48,6 +66,7 @@ class ImportResult:
     n_users: int
     n_interactions: int
     fingerprint: str
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # by file, what, how many
 
 
 def resolve_root(spec: CatalogSpec, spec_path: Path, settings: Settings) -> Path:
@@ -59,15 +78,33 @@ def resolve_root(spec: CatalogSpec, spec_path: Path, settings: Settings) -> Path
     return spec_path.parent.resolve()
 
 
-def fingerprint(spec: CatalogSpec, root: Path) -> str:
+def file_paths(spec: CatalogSpec, root: Path, settings: Settings, *,
+               fetch_missing: bool = True, progress: bool | None = None
+               ) -> Callable[[FileSpec], Path]:
+    """Where each file of the spec is: its own root, or the dataset it names (side data)."""
+    from recsys.datasets import fetch, get_dataset, is_fetched
+
+    roots: dict[str, Path] = {}
+    for f in spec.files():
+        if f.dataset and f.dataset not in roots:
+            ds = get_dataset(f.dataset)
+            if fetch_missing and not is_fetched(ds, settings):
+                fetch(ds, settings, progress=progress)
+            roots[f.dataset] = settings.datasets_dir / ds.name
+    return lambda f: (roots[f.dataset] if f.dataset else root) / f.file
+
+
+def fingerprint(spec: CatalogSpec, root: Path,
+                path_of: Callable[[FileSpec], Path] | None = None) -> str:
     """Identity of a catalog's content: the spec's meaning and every file's bytes."""
+    where_is = path_of or (lambda f: root / f.file)
     h = hashlib.sha256(spec_digest(spec).encode())
     for f in spec.files():
-        path = root / f.file
+        path = where_is(f)
         if not path.is_file():
+            ds = f.dataset or spec.dataset
             raise SpecError(f"catalog file '{path}' not found"
-                            + (f"; run `tastebud data fetch {spec.dataset}`" if spec.dataset
-                               else ""))
+                            + (f"; run `tastebud data fetch {ds}`" if ds else ""))
         with path.open("rb") as fh:
             h.update(hashlib.file_digest(fh, "sha256").digest())
     return h.hexdigest()[:16]
@@ -128,7 +165,7 @@ def _values(v: Any, split: str | None, lowercase: bool, ignore: list[str]) -> li
     return out
 
 
-def _event_fields(f: Any, row: dict, line: int
+def _event_fields(f: InteractionsSpec, row: dict, line: int
                   ) -> tuple[tuple[float, float, int], RowProblem | None]:
     """Rating, weight and timestamp of one event row, or the first bad field."""
     out: list[Any] = []
@@ -142,7 +179,19 @@ def _event_fields(f: Any, row: dict, line: int
             out.append(conv(row[col]))
         except ValueError as e:
             return (math.nan, 1.0, -1), RowProblem(f.file, line, col, str(e))
-    return (out[0], out[1], out[2]), None
+    r, w, t = out
+    bad = None
+    if f.rating_scale and not f.rating_scale[0] <= r <= f.rating_scale[1]:
+        lo, hi = f.rating_scale
+        bad = RowProblem(f.file, line, f.rating or "", f"rating {r:g} is outside the spec's "
+                         f"rating_scale [{lo:g}, {hi:g}]")
+    elif f.weight and w < 0:
+        bad = RowProblem(f.file, line, f.weight, f"weight {w:g} is negative")
+    elif f.timestamp and t < 0:
+        bad = RowProblem(f.file, line, f.timestamp, f"timestamp {t} is before 1970")
+    if bad:
+        return (math.nan, 1.0, -1), bad
+    return (r, w, t), None
 
 
 def _make_year(spec: str | YearSpec | None) -> tuple[str | None, Callable[[Any], int | None]]:
@@ -169,18 +218,155 @@ def _check_year(y: int) -> int:
     return y
 
 
+class _Report:
+    """What an import left out on purpose (rows the spec says to skip, unsupported values)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def add(self, where: str, what: str, n: int = 1) -> None:
+        if n:
+            d = self.counts.setdefault(where, {})
+            d[what] = d.get(what, 0) + n
+
+
+def _norm_key(how: str) -> Callable[[Any], str]:
+    if how == "digits":
+        def digits(v: Any) -> str:
+            d = re.sub(r"\D", "", _text(v))
+            return str(int(d)) if d else ""
+        return digits
+    if how == "lower":
+        return lambda v: _text(v).lower()
+    return _text
+
+
+def _field_values(a: AttributeColumn, row: dict) -> list[str]:
+    """The values of one field in one row (flag columns: the names of those set to 1)."""
+    if a.flags is not None:
+        return [f for f in a.flags if _text(row[f]) not in ("", "0", "0.0", "false", "False")]
+    cell = row[a.column]
+    if a.member:
+        cell = [o.get(a.member) for o in _objects(cell) if isinstance(o, dict)]
+    vals = _values(cell, a.split, a.lowercase, a.ignore)
+    return vals[: a.max_values] if a.max_values else vals
+
+
+def _objects(cell: Any) -> list[Any]:
+    """A list held in a cell as JSON or as a Python literal (``[{'id': 1, 'name': 'x'}]``)."""
+    if isinstance(cell, list):
+        return cell
+    s = _text(cell)
+    if not s:
+        return []
+    try:
+        out = json.loads(s)
+    except ValueError:
+        import ast
+
+        try:
+            out = ast.literal_eval(s)
+        except (ValueError, SyntaxError) as e:
+            raise ValueError(f"not a JSON or Python list: {e}") from None
+    return out if isinstance(out, list) else []
+
+
+class _Fields:
+    """Values of every item field, filled from the items file, attribute files and joins."""
+
+    def __init__(self, n_items: int, metas: dict[str, FieldMeta]) -> None:
+        self.n = n_items
+        self.metas = metas
+        self.pairs: dict[str, list[tuple[int, str, float, str]]] = {}  # (item, value, w, user)
+        self.numbers: dict[str, np.ndarray] = {}
+        self.notes: dict[str, list[str | None]] = {}
+        self.filled: dict[str, set[int]] = {}
+
+    def kind(self, name: str) -> str:
+        m = self.metas.get(name)
+        return m.kind if m else "categorical"
+
+    def put(self, name: str, item: int, a: AttributeColumn, row: dict, where: RowProblem
+            ) -> RowProblem | None:
+        """Set ``name`` of ``item`` from ``row`` unless an earlier source already did."""
+        kind = self.kind(name)
+        done = self.filled.setdefault(name, set())
+        if item in done:
+            return None
+        if kind == "number":
+            s = _text(row[a.column])
+            if not s or s in a.ignore:
+                return None
+            try:
+                v = _float(s, name)
+            except ValueError as e:
+                return RowProblem(where.file, where.line, a.column or name, str(e))
+            self.numbers.setdefault(name, np.full(self.n, np.nan, np.float32))[item] = v
+        elif kind == "text":
+            s = _text(row[a.column])
+            if not s or s in a.ignore:
+                return None
+            self.notes.setdefault(name, [None] * self.n)[item] = s
+        else:
+            try:
+                vals = _field_values(a, row)
+            except ValueError as e:
+                return RowProblem(where.file, where.line, a.column or name, str(e))
+            if not vals:
+                return None
+            dest = self.pairs.setdefault(name, [])
+            # a list's order (billing, relevance) survives as slightly falling weights
+            dest.extend((item, v, 1.0 - 1e-3 * min(k, 500), "") for k, v in enumerate(vals))
+        done.add(item)
+        return None
+
+    def attributes(self, report: _Report) -> dict[str, ItemAttributes]:
+        out = {}
+        for name, pairs in sorted(self.pairs.items()):
+            meta = self.metas.get(name)
+            if meta is not None and meta.min_support > 1:
+                pairs = _supported(name, pairs, meta, report)
+            out[name] = _attribute(name, [(i, v) for i, v, _, _ in pairs], self.n,
+                                   [w for _, _, w, _ in pairs])
+        return out
+
+
+def _supported(name: str, pairs: list[tuple[int, str, float, str]], meta: FieldMeta,
+               report: _Report) -> list[tuple[int, str, float, str]]:
+    """Keep (item, value) pairs given at least ``min_support`` times (or by as many users)."""
+    support: dict[tuple[int, str], Any] = {}
+    for i, v, w, u in pairs:
+        if meta.support == "users":
+            support.setdefault((i, v), set()).add(u)
+        else:
+            support[(i, v)] = support.get((i, v), 0.0) + w
+    ok = {k for k, s in support.items()
+          if (len(s) if meta.support == "users" else s) >= meta.min_support}
+    values_before = {v for _, v in support}
+    values_after = {v for _, v in ok}
+    report.add(f"field {name}", f"pairs below min_support {meta.min_support}",
+               len(support) - len(ok))
+    report.add(f"field {name}", "values dropped (no supported pair left)",
+               len(values_before - values_after))
+    return [p for p in pairs if (p[0], p[1]) in ok]
+
+
 def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
-                 progress: bool | None = None) -> Catalog:
-    """Read and validate every file of ``spec`` under ``root``."""
+                 progress: bool | None = None,
+                 path_of: Callable[[FileSpec], Path] | None = None) -> Catalog:
+    """Read and validate every file of ``spec`` under ``root`` (``path_of`` places files of
+    other datasets: side data)."""
     from tqdm.auto import tqdm
 
+    where_is = path_of or (lambda f: root / f.file)
     problems = _Problems()
+    report = _Report()
     bar = tqdm(total=len(spec.files()), desc=f"reading {spec.name}", unit="file",
                disable=progress is False or None)
 
     def rows(f: FileSpec, needed: list[str]):  # type: ignore[no-untyped-def]
         try:
-            for line, row in read_rows(root / f.file, f, needed):
+            for line, row in read_rows(where_is(f), f, needed):
                 if "__problem__" in row:
                     problems.add(row["__problem__"])
                     continue
@@ -189,18 +375,26 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
             problems.add(e.problem)
         bar.update()
 
+    def unknown(f: Any, line: int, col: str, ext: str, what: str = "item") -> None:
+        """A row naming an id the catalog lacks: skipped and counted, or an error."""
+        if f.on_unknown == "skip":
+            report.add(f.file, f"rows naming an unknown {what} (skipped)")
+        else:
+            problems.add(RowProblem(f.file, line, col, f"{what} '{ext}' is not in {it.file}; "
+                                    "fix the row, or set on_unknown = \"skip\" in the spec"))
+
     # items
     it = spec.items
     year_col, year_of = _make_year(it.year)
     needed = [it.id] + [c for c in (it.title, year_col, it.text) if c]
-    needed += [a.column for a in it.attributes.values()]
+    needed += [c for a in it.attributes.values() for c in a.columns()]
     item_ids: list[str] = []
     titles: list[str] = []
     years: list[int] = []
     texts: list[str | None] = []
     index: dict[str, int] = {}
-    attr_rows: dict[str, list[tuple[int, str]]] = {n: [] for n in it.attributes}
-    for line, row in rows(it, needed):
+    item_rows: list[tuple[int, int, dict]] = []
+    for line, row in rows(it, list(dict.fromkeys(needed))):
         where = (it.file, line)
         ext = _text(row[it.id])
         if not ext:
@@ -224,26 +418,68 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
         titles.append(title)
         years.append(YEAR_UNKNOWN if year is None else year)
         texts.append(_text(row[it.text]) or None if it.text else None)
+        if it.attributes:
+            item_rows.append((line, i, row))
+    fields = _Fields(len(item_ids), spec.field_meta())
+    for line, i, row in item_rows:
         for name, a in it.attributes.items():
-            for v in _values(row[a.column], a.split, a.lowercase, a.ignore):
-                attr_rows[name].append((i, v))
+            if (bad := fields.put(name, i, a, row, RowProblem(it.file, line, "", ""))):
+                problems.add(bad)
 
-    # attribute files
+    # attribute files (a field may take values from several; each row adds)
     for af in spec.attributes:
-        dest = attr_rows.setdefault(af.field, [])
-        for line, row in rows(af, [af.item, af.value]):
+        lookup: dict[str, str] | None = None
+        if af.lookup:
+            lk = af.lookup
+            lookup = {_text(r[lk.key]): _text(r[lk.value])
+                      for _, r in rows(lk, [lk.key, lk.value])}
+        dest = fields.pairs.setdefault(af.field, [])
+        cols = [af.item, af.value] + ([af.user] if af.user else [])
+        for line, row in rows(af, cols):
             ext = _text(row[af.item])
             found = index.get(ext)
             if found is None:
-                problems.add(RowProblem(af.file, line, af.item,
-                                        f"item '{ext}' is not in {it.file}"))
+                unknown(af, line, af.item, ext)
                 continue
-            for v in _values(row[af.value], af.split, af.lowercase, af.ignore):
-                dest.append((found, v))
+            raw = row[af.value]
+            if lookup is not None:
+                key = _text(raw)
+                if key not in lookup:
+                    problems.add(RowProblem(af.file, line, af.value,
+                                            f"'{key}' is not a {af.lookup.key} in "  # type: ignore[union-attr]
+                                            f"{af.lookup.file}"))  # type: ignore[union-attr]
+                    continue
+                raw = lookup[key]
+            user = _text(row[af.user]) if af.user else ""
+            for v in _values(raw, af.split, af.lowercase, af.ignore):
+                dest.append((found, v, 1.0, user))
+
+    # external keys, then side data joined by them
+    by_key: dict[str, dict[str, list[int]]] = {}
+    for k in spec.keys:
+        m = by_key.setdefault(k.name, {})
+        norm = _norm_key("digits" if any(j.via == k.name and j.normalize == "digits"
+                                         for j in spec.joins) else "none")
+        for _line, row in rows(k, [k.item, k.key]):
+            i = index.get(_text(row[k.item]))
+            if i is not None and (key := norm(row[k.key])):
+                m.setdefault(key, []).append(i)
+    for j in spec.joins:
+        norm = _norm_key(j.normalize)
+        keyed = by_key[j.via] if j.via else {norm(x): [i] for x, i in index.items()}
+        cols = [j.key] + [c for a in j.fields.values() for c in a.columns()]
+        matched: set[int] = set()
+        for line, row in rows(j, list(dict.fromkeys(cols))):
+            for i in keyed.get(norm(row[j.key]), ()):
+                matched.add(i)
+                for name, a in j.fields.items():
+                    if (bad := fields.put(name, i, a, row, RowProblem(j.file, line, "", ""))):
+                        problems.add(bad)
+        report.add(f"join {j.file}", "items matched", len(matched))
 
     # interactions
     users: dict[str, int] = {}
-    cols: dict[str, list[Any]] = {k: [] for k in ("u", "i", "r", "w", "t", "s")}
+    cols_: dict[str, list[Any]] = {k: [] for k in ("u", "i", "r", "w", "t", "s")}
     has = {"r": False, "t": False, "s": False}
     for f in spec.interactions:
         needed = [f.user, f.item] + [c for c in (f.rating, f.weight, f.timestamp) if c]
@@ -265,15 +501,14 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
                 ext = _text(raw)
                 item = index.get(ext)
                 if item is None:
-                    problems.add(RowProblem(f.file, line, f.item,
-                                            f"item '{ext}' is not in {it.file}"))
+                    unknown(f, line, f.item, ext)
                     continue
-                cols["u"].append(users.setdefault(u, len(users)))
-                cols["i"].append(item)
-                cols["r"].append(r)
-                cols["w"].append(w)
-                cols["t"].append(t)
-                cols["s"].append(f.split or "")
+                cols_["u"].append(users.setdefault(u, len(users)))
+                cols_["i"].append(item)
+                cols_["r"].append(r)
+                cols_["w"].append(w)
+                cols_["t"].append(t)
+                cols_["s"].append(f.split or "")
 
     # user links
     links: dict[str, list[tuple[int, int]]] = {}
@@ -284,35 +519,94 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
             for o in others:
                 dst = _text(o)
                 if src not in users or dst not in users:
-                    continue  # a friend with no interactions is not part of this catalog
+                    # a friend with no interactions is not part of this catalog
+                    report.add(lf.file, "links to a user without interactions (skipped)")
+                    continue
                 links.setdefault(lf.kind, []).append((users[src], users[dst]))
+
+    # user attributes
+    user_pairs: dict[str, list[tuple[int, str]]] = {}
+    if spec.users:
+        us = spec.users
+        ucols = [us.id] + [c for a in us.attributes.values() for c in a.columns()]
+        for _line, row in rows(us, list(dict.fromkeys(ucols))):
+            u_idx = users.get(_text(row[us.id]))
+            if u_idx is None:
+                report.add(us.file, "users without interactions (skipped)")
+                continue
+            for name, a in us.attributes.items():
+                for v in ([_text(row[a.column])] if a.kind == "number"
+                          else _field_values(a, row)):
+                    if v:
+                        user_pairs.setdefault(name, []).append((u_idx, v))
     bar.close()
 
     if problems.total:
         raise CatalogValidationError(problems.shown, problems.total)
 
     n_items, n_users = len(item_ids), len(users)
+    weights = _transform(np.array(cols_["w"], np.float32), spec.interactions)
     interactions = Interactions(
-        np.array(cols["u"], np.int32), np.array(cols["i"], np.int32), n_users, n_items,
-        ratings=np.array(cols["r"], np.float32) if has["r"] else None,
-        timestamps=np.array(cols["t"], np.int64) if has["t"] else None,
-        weights=np.array(cols["w"], np.float32),
-        splits=np.array(cols["s"]) if has["s"] else None)
+        np.array(cols_["u"], np.int32), np.array(cols_["i"], np.int32), n_users, n_items,
+        ratings=np.array(cols_["r"], np.float32) if has["r"] else None,
+        timestamps=np.array(cols_["t"], np.int64) if has["t"] else None,
+        weights=weights,
+        splits=np.array(cols_["s"]) if has["s"] else None)
+    if spec.split is not None and interactions.splits is None:
+        from recsys.split import split_labels
+
+        try:
+            interactions.splits = split_labels(interactions, spec.split.by, spec.split.test,
+                                               spec.split.valid, spec.split.seed)
+        except ValueError as e:
+            raise SpecError(f"split: {e}") from None
+    attributes = fields.attributes(report)
     return Catalog(
         name=spec.name, fingerprint=fp or "unsaved", title=spec.title or spec.name,
         item_ids=item_ids, titles=titles, years=np.array(years, np.int32), texts=texts,
-        attributes={n: _attribute(n, attr_rows[n], n_items) for n in sorted(attr_rows)},
-        user_ids=list(users), interactions=interactions,
-        user_links={k: np.array(sorted(set(v)), np.int32) for k, v in links.items()})
+        attributes=attributes, user_ids=list(users), interactions=interactions,
+        user_links={k: np.array(sorted(set(v)), np.int32) for k, v in links.items()},
+        numbers=fields.numbers, notes=fields.notes, **catalog_meta(spec),
+        user_attributes={n: _attribute(n, pairs, n_users) for n, pairs in user_pairs.items()},
+        report=report.counts)
 
 
-def _attribute(name: str, pairs: list[tuple[int, str]], n_items: int) -> ItemAttributes:
+def catalog_meta(spec: CatalogSpec) -> dict[str, Any]:
+    """The spec's description of fields, words and audiences, as ``Catalog`` keeps it."""
+    fields = {n: FieldInfo(m.kind, m.hard, m.label, m.unit) for n, m in spec.field_meta().items()}
+    w = spec.words
+    words = Words(w.item, w.items, tuple(w.filler), w.years)
+    audience = {a: Audience(r.field, tuple(r.allow),
+                            {k: tuple(v) for k, v in r.unrated.items()},
+                            {k: tuple(v) for k, v in r.exclude.items()})
+                for a, r in spec.audience.items()}
+    return {"fields": fields, "words": words, "audience": audience}
+
+
+def _transform(w: np.ndarray, specs: list[InteractionsSpec]) -> np.ndarray:
+    """Weight transforms; every interactions file of a catalog shares one (checked)."""
+    modes = {(f.transform, f.cap) for f in specs}
+    if len(modes) > 1:
+        raise SpecError(f"interactions files disagree on transform: {sorted(map(str, modes))}; "
+                        "give every [[interactions]] entry the same transform")
+    mode, cap = modes.pop() if modes else ("none", None)
+    if mode == "binary":
+        return np.ones_like(w)
+    if mode == "log1p":
+        return np.log1p(w).astype(np.float32)
+    if mode == "cap":
+        return np.minimum(w, np.float32(cap)).astype(np.float32)
+    return w
+
+
+def _attribute(name: str, pairs: list[tuple[int, str]], n_rows: int,
+               weights: list[float] | None = None) -> ItemAttributes:
     """Weights count how often an item got a value (e.g. a tag from several users)."""
     values = sorted({v for _, v in pairs})
     vi = {v: j for j, v in enumerate(values)}
-    m = sp.csr_matrix((np.ones(len(pairs), np.float32),
-                       ([i for i, _ in pairs], [vi[v] for _, v in pairs])),
-                      shape=(n_items, len(values)), dtype=np.float32)
+    data = np.ones(len(pairs), np.float32) if weights is None else np.array(weights, np.float32)
+    m = sp.csr_matrix((data, ([i for i, _ in pairs], [vi[v] for _, v in pairs])),
+                      shape=(n_rows, len(values)), dtype=np.float32)
     m.sum_duplicates()
     return ItemAttributes(name, values, m)
 
@@ -331,7 +625,8 @@ def import_catalog(spec_path: Path, settings: Settings, *, name: str | None = No
         from recsys.datasets import fetch
 
         fetch(spec.dataset, settings, progress=progress)
-    fp = fingerprint(spec, root)
+    path_of = file_paths(spec, root, settings, progress=progress)
+    fp = fingerprint(spec, root, path_of)
     engine = get_engine(settings.database_url)
     before = stored_fingerprint(engine, spec.name)
     if before == fp:
@@ -340,7 +635,7 @@ def import_catalog(spec_path: Path, settings: Settings, *, name: str | None = No
         rec = next(c for c in list_catalogs(engine) if c.name == spec.name)
         return ImportResult(spec.name, "unchanged", rec.n_items, rec.n_users,
                             rec.n_interactions, fp)
-    cat = read_catalog(spec, root, fp=fp, progress=progress)
+    cat = read_catalog(spec, root, fp=fp, progress=progress, path_of=path_of)
     save_catalog(engine, cat, spec.model_dump(mode="json"), progress=progress)
     return ImportResult(spec.name, "imported" if before is None else "replaced", cat.n_items,
-                        cat.n_users, len(cat.interactions), fp)
+                        cat.n_users, len(cat.interactions), fp, cat.report)

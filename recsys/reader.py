@@ -39,6 +39,9 @@ def read_rows(path: Path, spec: FileSpec, needed: list[str]) -> Iterator[tuple[i
     """Yield (line number, row) pairs; ``needed`` columns must exist (SpecError otherwise)."""
     if not path.is_file():
         raise SpecError(f"catalog file '{path}' not found (spec entry file = \"{spec.file}\")")
+    if spec.format == "sqlite":
+        yield from _sqlite(path, spec, needed)
+        return
     text = _decode(path, spec.encoding)
     if spec.format == "jsonl":
         yield from _jsonl(path, text, needed)
@@ -59,7 +62,9 @@ def _delimited(path: Path, text: str, spec: FileSpec, needed: list[str]
                ) -> Iterator[tuple[int, Row]]:
     sep = spec.sep
     if len(sep) == 1:
-        reader: Iterator[list[str]] = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        quoting = csv.QUOTE_NONE if spec.quoting == "none" else csv.QUOTE_MINIMAL
+        reader: Iterator[list[str]] = csv.reader(io.StringIO(text, newline=""), delimiter=sep,
+                                                 quoting=quoting, escapechar=spec.escape)
         lines = _with_line_numbers(reader)
     else:  # multi-character separators (MovieLens '::') have no quoting
         lines = ((i, ln.rstrip("\r").split(sep)) for i, ln in enumerate(text.split("\n"), 1))
@@ -108,8 +113,9 @@ def _jsonl(path: Path, text: str, needed: list[str]) -> Iterator[tuple[int, Row]
 
 
 def _json_map(path: Path, text: str, needed: list[str]) -> Iterator[tuple[int, Row]]:
-    """A JSON object ``{key: value}`` read as rows with columns ``key`` and ``value``."""
-    _check_columns(path, ["key", "value"], needed)
+    """A JSON object ``{key: value}`` read as rows with columns ``key`` and ``value``; when
+    the values are objects, their members are columns too (absent ones read as empty)."""
+    flat = [c for c in needed if c not in ("key", "value")]
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:
@@ -125,4 +131,37 @@ def _json_map(path: Path, text: str, needed: list[str]) -> Iterator[tuple[int, R
         if found >= 0:
             line += text.count("\n", pos, found)
             pos = found
-        yield line, {"key": k, "value": v}
+        row = {"key": k, "value": v}
+        if flat:
+            if not isinstance(v, dict):
+                raise SpecError(f"{path.name}: the spec names column(s) {flat}, but the values "
+                                "of this JSON map are not objects; use key and value")
+            row |= {c: v.get(c) for c in flat}
+        yield line, row
+
+
+def _sqlite(path: Path, spec: FileSpec, needed: list[str]) -> Iterator[tuple[int, Row]]:
+    """Rows of one table of a SQLite file (bokeh-sampledata's movies.db), read-only."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise FileProblem(RowProblem(path.name, 0, "(sqlite)", str(e))) from None
+    try:
+        try:
+            have = [r[1] for r in conn.execute(f'PRAGMA table_info("{spec.table}")')]
+        except sqlite3.DatabaseError as e:
+            raise FileProblem(RowProblem(path.name, 0, "(sqlite)",
+                                         f"not a readable SQLite database: {e}")) from None
+        if not have:
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            raise SpecError(f"{path.name} has no table '{spec.table}' (tables: {tables})")
+        _check_columns(path, have, needed)
+        cols = ", ".join(f'"{c}"' for c in needed)
+        for n, values in enumerate(conn.execute(
+                f'SELECT {cols} FROM "{spec.table}" ORDER BY rowid'), 1):
+            yield n, dict(zip(needed, values, strict=True))
+    finally:
+        conn.close()

@@ -16,7 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from recsys.errors import SpecError
 
-Format = Literal["csv", "tsv", "psv", "dsv", "jsonl", "json_map"]
+Format = Literal["csv", "tsv", "psv", "dsv", "jsonl", "json_map", "sqlite"]
+# what a field is: understanding, filters, cards and the semantic index treat each kind its way
+Kind = Literal["categorical", "people", "keywords", "text", "number"]
+OnUnknown = Literal["refuse", "skip"]
 _DELIMITERS = {"csv": ",", "tsv": "\t", "psv": "|"}
 
 
@@ -33,9 +36,17 @@ class FileSpec(_Strict):
     encoding: str = "utf-8"
     header: bool = True
     columns: list[str] | None = Field(None, description="Column names when header = false.")
+    quoting: Literal["standard", "none"] = Field(
+        "standard", description="'none': quote characters are data (Last.fm's \"Weird Al\").")
+    escape: str | None = Field(None, max_length=1, description="Escape character, e.g. '\\'.")
+    dataset: str | None = Field(None, description="Known dataset holding this file, when it is "
+                                                  "not the catalog's own (side data).")
+    table: str | None = Field(None, description="Only for format 'sqlite': the table to read.")
 
     @model_validator(mode="after")
     def _check(self) -> FileSpec:
+        if self.format == "sqlite" and not self.table:
+            raise ValueError("format 'sqlite' needs table = '...'")
         if self.format == "dsv" and not self.delimiter:
             raise ValueError("format 'dsv' needs a delimiter, e.g. delimiter = '::'")
         if self.format in ("csv", "tsv", "psv", "dsv") and not self.header and not self.columns:
@@ -69,24 +80,101 @@ class YearSpec(_Strict):
         return v
 
 
-class AttributeColumn(_Strict):
-    """An attribute field held in a column of the items file."""
+class FieldMeta(_Strict):
+    """What a field is, for everything downstream of the import."""
 
-    column: str
+    kind: Kind = "categorical"
+    filterable: bool | None = Field(None, description="Hard filter when asked for; default: "
+                                                      "categorical and people fields.")
+    label: str | None = Field(None, description="How cards and answers name it ('directed by').")
+    unit: str | None = Field(None, description="Numbers only, e.g. 'minutes'.")
+    min_support: int = Field(1, ge=1, description="Values given fewer times are dropped.")
+    support: Literal["weight", "users"] = Field(
+        "weight", description="Count support by summed weight or by distinct users (files with "
+                              "a user column).")
+
+    @property
+    def hard(self) -> bool:
+        return self.filterable if self.filterable is not None else self.kind in (
+            "categorical", "people")
+
+
+class AttributeColumn(FieldMeta):
+    """A field held in a column of the items file (or of a joined file), or in flag columns."""
+
+    column: str | None = None
+    flags: list[str] | None = Field(None, description="0/1 columns, one per value (MovieLens "
+                                                      "100K genres): the value is the column.")
     split: str | None = Field(None, description="Separator of list values, e.g. '|'.")
     lowercase: bool = False
     ignore: list[str] = Field(default_factory=list, description="Values meaning 'none'.")
+    max_values: int | None = Field(None, ge=1, description="Keep the first N list values "
+                                                          "(billing order for cast).")
+    member: str | None = Field(None, description="The cell is a JSON (or Python literal) list "
+                                                 "of objects; take this member of each "
+                                                 "(TMDb keywords: 'name').")
+
+    @model_validator(mode="after")
+    def _source(self) -> AttributeColumn:
+        if (self.column is None) == (self.flags is None):
+            raise ValueError("give either column = '...' or flags = [...]")
+        if self.kind in ("text", "number") and (self.flags or self.split):
+            raise ValueError(f"a {self.kind} field holds one value: no flags or split")
+        return self
+
+    def columns(self) -> list[str]:
+        return list(self.flags) if self.flags is not None else [self.column or ""]
 
 
-class AttributeFile(FileSpec):
+class LookupSpec(FileSpec):
+    """Values named by id, resolved through another file (Last.fm tag ids -> tags.dat)."""
+
+    key: str
+    value: str
+
+
+class AttributeFile(FileSpec, FieldMeta):
     """An attribute field held in a separate file of (item, value) rows, e.g. MovieLens tags."""
 
     field: str
     item: str
     value: str
+    user: str | None = Field(None, description="Who gave the value (for support = 'users').")
+    lookup: LookupSpec | None = None
     split: str | None = None
     lowercase: bool = False
     ignore: list[str] = Field(default_factory=list)
+    on_unknown: OnUnknown = Field("refuse", description="Rows naming an item the items file "
+                                                        "lacks: refuse the import, or skip them "
+                                                        "(counted in the summary).")
+
+    @model_validator(mode="after")
+    def _users(self) -> AttributeFile:
+        if self.support == "users" and not self.user:
+            raise ValueError("support = 'users' needs user = '<column>'")
+        return self
+
+
+class KeySpec(FileSpec):
+    """An external id per item (an IMDb id through MovieLens links.csv), for joins."""
+
+    name: str
+    item: str
+    key: str
+
+
+Normalize = Literal["none", "digits", "lower"]
+
+
+class JoinSpec(FileSpec):
+    """Side data keyed by item id or by an external key: adds fields to the items. Joins are
+    read in order; for one field, the first join that has a value for an item wins."""
+
+    key: str = Field(description="Column of this file holding the key.")
+    via: str | None = Field(None, description="Name of a [[keys]] entry; none: the item id.")
+    normalize: Normalize = Field("none", description="'digits': tt0114709, 0114709 and 114709 "
+                                                      "are one key.")
+    fields: dict[str, AttributeColumn] = Field(min_length=1)
 
 
 class ItemsSpec(FileSpec):
@@ -115,6 +203,22 @@ class InteractionsSpec(FileSpec):
     weight: str | None = None
     timestamp: str | None = None
     split: str | None = None
+    transform: Literal["none", "binary", "log1p", "cap"] = Field(
+        "none", description="Of the weight: raw play counts train worse than log1p.")
+    cap: float | None = Field(None, gt=0, description="For transform = 'cap'.")
+    rating_scale: tuple[float, float] | None = Field(
+        None, description="[lowest, highest]: a rating outside it is a row error.")
+    on_unknown: OnUnknown = "refuse"
+
+    @model_validator(mode="after")
+    def _transform(self) -> InteractionsSpec:
+        if (self.transform == "cap") != (self.cap is not None):
+            raise ValueError("transform = 'cap' and cap = N go together")
+        if self.rating_scale and not self.rating:
+            raise ValueError("rating_scale needs rating = '<column>'")
+        if self.rating_scale and self.rating_scale[0] >= self.rating_scale[1]:
+            raise ValueError("rating_scale is [lowest, highest] with lowest < highest")
+        return self
 
 
 class UserLinksSpec(FileSpec):
@@ -123,6 +227,50 @@ class UserLinksSpec(FileSpec):
     kind: str
     user: str
     other: str
+
+
+class UsersSpec(FileSpec):
+    """Attributes of the catalog's users (MovieLens 100K u.user: age, gender, occupation)."""
+
+    id: str
+    attributes: dict[str, AttributeColumn] = Field(min_length=1)
+
+
+class SplitSpec(_Strict):
+    """Train/valid/test labels for catalogs whose files carry none."""
+
+    by: Literal["time", "ratio"] = Field(description="'time': each user's latest events are "
+                                                     "test; 'ratio': a seeded random share.")
+    test: float = Field(0.2, gt=0, lt=1)
+    valid: float = Field(0.0, ge=0, lt=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _sum(self) -> SplitSpec:
+        if self.test + self.valid >= 1:
+            raise ValueError("test + valid must leave some training events")
+        return self
+
+
+class WordsSpec(_Strict):
+    """The words this catalog's users use for its items, and filler to ignore in requests."""
+
+    item: str = "item"
+    items: str = "items"
+    filler: list[str] = Field(default_factory=list, description="e.g. 'film', 'flick'.")
+    years: bool = Field(True, description="Whether decades and years mean anything here.")
+
+
+class AudienceSpec(_Strict):
+    """Who an item suits: "for my 8-year-old" keeps only items passing this rule."""
+
+    field: str = Field(description="Field holding a rating such as MPAA certification.")
+    allow: list[str] = Field(min_length=1, description="Values that suit this audience.")
+    unrated: dict[str, list[str]] = Field(
+        default_factory=dict, description="An item without the field passes only with one of "
+                                          "these values, e.g. genre = ['Children'].")
+    exclude: dict[str, list[str]] = Field(default_factory=dict,
+                                          description="Values that rule an item out.")
 
 
 class DialoguesSpec(_Strict):
@@ -146,6 +294,12 @@ class CatalogSpec(_Strict):
     attributes: list[AttributeFile] = Field(default_factory=list)
     interactions: list[InteractionsSpec] = Field(default_factory=list)
     user_links: list[UserLinksSpec] = Field(default_factory=list)
+    keys: list[KeySpec] = Field(default_factory=list)
+    joins: list[JoinSpec] = Field(default_factory=list)
+    users: UsersSpec | None = None
+    split: SplitSpec | None = None
+    words: WordsSpec = Field(default_factory=WordsSpec)
+    audience: dict[str, AudienceSpec] = Field(default_factory=dict)
     dialogues: DialoguesSpec | None = None
 
     @model_validator(mode="after")
@@ -154,10 +308,36 @@ class CatalogSpec(_Strict):
         dupes = {n for n in names if names.count(n) > 1}
         if dupes:
             raise ValueError(f"attribute fields defined twice: {sorted(dupes)}")
+        keys = {k.name for k in self.keys}
+        for j in self.joins:
+            if j.via and j.via not in keys:
+                raise ValueError(f"join {j.file}: via = '{j.via}' names no [[keys]] entry "
+                                 f"(have: {sorted(keys) or 'none'})")
+        metas = self.field_meta()
+        for a, rule in self.audience.items():
+            for f in [rule.field, *rule.unrated, *rule.exclude]:
+                if f not in metas:
+                    raise ValueError(f"audience.{a} names field '{f}', which no section "
+                                     f"defines (have: {sorted(metas)})")
         return self
 
+    def field_meta(self) -> dict[str, FieldMeta]:
+        """Every item field and what it is; for a field several joins fill, the first one's."""
+        out: dict[str, FieldMeta] = {}
+        for name, a in self.items.attributes.items():
+            out[name] = a
+        for af in self.attributes:
+            out.setdefault(af.field, af)
+        for j in self.joins:
+            for name, a in j.fields.items():
+                out.setdefault(name, a)
+        return out
+
     def files(self) -> list[FileSpec]:
-        return [self.items, *self.attributes, *self.interactions, *self.user_links]
+        lookups = [a.lookup for a in self.attributes if a.lookup]
+        extra: list[FileSpec] = [*self.keys, *self.joins, *([self.users] if self.users else [])]
+        return [self.items, *self.attributes, *lookups, *self.interactions, *self.user_links,
+                *extra]
 
 
 def load_spec(path: Path) -> CatalogSpec:

@@ -63,6 +63,27 @@ class ItemAttributeRecord(SQLModel, table=True):
     weight: float = 1.0
 
 
+class ItemValueRecord(SQLModel, table=True):
+    """One-valued field of an item: a number (runtime) or free text (overview)."""
+
+    __tablename__ = "item_value"
+    catalog: str = Field(primary_key=True, foreign_key="catalog.name")
+    item_idx: int = Field(primary_key=True)
+    field: str = Field(primary_key=True)
+    number: float | None = None
+    text: str | None = None
+
+
+class UserAttributeRecord(SQLModel, table=True):
+    """Attribute of a catalog user (MovieLens 100K: age, gender, occupation)."""
+
+    __tablename__ = "user_attribute"
+    catalog: str = Field(primary_key=True, foreign_key="catalog.name")
+    user_idx: int = Field(primary_key=True)
+    field: str = Field(primary_key=True)
+    value: str = Field(primary_key=True)
+
+
 class CatalogUserRecord(SQLModel, table=True):
     """A user of the catalog's interaction data (not an app account)."""
 
@@ -98,8 +119,8 @@ class UserLinkRecord(SQLModel, table=True):
     dst_idx: int = Field(primary_key=True)
 
 
-_CHILD_TABLES = (UserLinkRecord, InteractionRecord, CatalogUserRecord, ItemAttributeRecord,
-                 ItemRecord)
+_CHILD_TABLES = (UserLinkRecord, UserAttributeRecord, InteractionRecord, CatalogUserRecord,
+                 ItemValueRecord, ItemAttributeRecord, ItemRecord)
 
 
 def _chunks(rows: Iterator[dict], size: int = _CHUNK) -> Iterator[list[dict]]:
@@ -139,7 +160,7 @@ def save_catalog(engine: Engine, cat: Catalog, spec: dict | None = None,
 
     name = cat.name
     inter = cat.interactions
-    with engine.begin() as conn, tqdm(total=6, desc=f"storing {name}", unit="table",
+    with engine.begin() as conn, tqdm(total=8, desc=f"storing {name}", unit="table",
                                       disable=progress is False or None) as bar:
         for model in _CHILD_TABLES:
             table = model.__table__  # type: ignore[union-attr]
@@ -159,6 +180,18 @@ def save_catalog(engine: Engine, cat: Catalog, spec: dict | None = None,
             dict(catalog=name, item_idx=int(i), field=a.name, value=a.values[j], weight=float(w))
             for a in cat.attributes.values()
             for i, j, w in zip(*_coo(a.matrix), strict=True)))
+        bar.update()
+        _insert(conn, ItemValueRecord, (
+            dict(catalog=name, item_idx=int(i), field=f, number=float(v[i]), text=None)
+            for f, v in cat.numbers.items() for i in np.flatnonzero(~np.isnan(v))))
+        _insert(conn, ItemValueRecord, (
+            dict(catalog=name, item_idx=i, field=f, number=None, text=t)
+            for f, texts in cat.notes.items() for i, t in enumerate(texts) if t))
+        bar.update()
+        _insert(conn, UserAttributeRecord, (
+            dict(catalog=name, user_idx=int(i), field=a.name, value=a.values[j])
+            for a in cat.user_attributes.values()
+            for i, j, _w in zip(*_coo(a.matrix), strict=True)))
         bar.update()
         _insert(conn, CatalogUserRecord, (
             dict(catalog=name, idx=i, ext_id=u) for i, u in enumerate(cat.user_ids)))
@@ -211,8 +244,22 @@ def load_catalog(engine: Engine, name: str) -> Catalog:
         ul = UserLinkRecord.__table__.c  # type: ignore[attr-defined]
         links = conn.execute(select(ul.kind, ul.src_idx, ul.dst_idx)
                              .where(ul.catalog == name)).all()
+        iv = ItemValueRecord.__table__.c  # type: ignore[attr-defined]
+        values = conn.execute(select(iv.field, iv.item_idx, iv.number, iv.text)
+                              .where(iv.catalog == name)).all()
+        ua = UserAttributeRecord.__table__.c  # type: ignore[attr-defined]
+        user_attr_rows = conn.execute(select(ua.field, ua.user_idx, ua.value, 1.0)
+                                      .where(ua.catalog == name)
+                                      .order_by(ua.field, ua.value)).all()
     n_items = len(items)
     attributes = _attributes_from_rows(attr_rows, n_items)
+    numbers: dict[str, np.ndarray] = {}
+    notes: dict[str, list[str | None]] = {}
+    for fld, i, num, text in values:
+        if num is not None:
+            numbers.setdefault(fld, np.full(n_items, np.nan, np.float32))[i] = num
+        else:
+            notes.setdefault(fld, [None] * n_items)[i] = text
     cols = list(zip(*inter, strict=True)) if inter else [()] * 6
     ratings = np.array([np.nan if x is None else x for x in cols[2]], dtype=np.float32)
     stamps = np.array([-1 if x is None else x for x in cols[4]], dtype=np.int64)
@@ -233,7 +280,22 @@ def load_catalog(engine: Engine, name: str) -> Catalog:
         years=np.array([YEAR_UNKNOWN if r[2] is None else r[2] for r in items], dtype=np.int32),
         texts=[r[3] for r in items], attributes=attributes, user_ids=list(users),
         interactions=interactions,
-        user_links={k: np.array(sorted(v), dtype=np.int32) for k, v in user_links.items()})
+        user_links={k: np.array(sorted(v), dtype=np.int32) for k, v in user_links.items()},
+        numbers=numbers, notes=notes, **_meta(rec["spec_json"]),
+        user_attributes=_attributes_from_rows(user_attr_rows, len(users)))
+
+
+def _meta(spec_json: str) -> dict[str, Any]:
+    """Field kinds, words and audiences from the stored spec (an unreadable one: defaults)."""
+    from pydantic import ValidationError
+
+    from recsys.importer import catalog_meta
+    from recsys.spec import CatalogSpec
+
+    try:
+        return catalog_meta(CatalogSpec.model_validate(json.loads(spec_json)))
+    except (ValidationError, ValueError):
+        return {}
 
 
 def _attributes_from_rows(rows: Sequence[Any], n_items: int) -> dict[str, ItemAttributes]:

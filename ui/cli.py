@@ -120,6 +120,8 @@ def catalog_import(
     r = import_catalog(path, s, name=name)
     typer.echo(f"{r.name}: {r.status} ({r.n_items} items, {r.n_users} users, "
                f"{r.n_interactions} interactions; fingerprint {r.fingerprint})")
+    for where, counts in r.skipped.items():  # what the spec chose to leave out, counted
+        typer.echo(f"  {where}: " + "; ".join(f"{n:,} {what}" for what, n in counts.items()))
 
 
 @catalog_app.command("list")
@@ -151,13 +153,20 @@ def catalog_show(name: Annotated[str, typer.Argument()],
     if item is not None:
         i = cat.item(item)
         typer.echo(json.dumps({"id": item, "title": cat.titles[i], "year": cat.year(i),
-                               "attributes": cat.item_attributes(i), "text": cat.texts[i]},
-                              indent=2))
+                               "attributes": cat.item_attributes(i), "text": cat.texts[i],
+                               "numbers": {k: cat.number(k, i) for k in cat.numbers},
+                               "notes": {k: cat.note(k, i) for k in cat.notes}},
+                              indent=2, ensure_ascii=False))
         return
     typer.echo(json.dumps({
         "name": cat.name, "title": cat.title, "fingerprint": cat.fingerprint,
         "items": cat.n_items, "users": cat.n_users, "interactions": len(cat.interactions),
         "attributes": {k: len(a.values) for k, a in cat.attributes.items()},
+        "fields": {k: cat.info(k).kind for k in [*cat.attributes, *cat.numbers, *cat.notes]},
+        "coverage": cat.coverage(),
+        "user_attributes": {k: len(a.values) for k, a in cat.user_attributes.items()},
+        "splits": (sorted(set(cat.interactions.splits.tolist()))
+                   if cat.interactions.splits is not None else None),
         "user_links": {k: len(v) for k, v in cat.user_links.items()}}, indent=2))
 
 
