@@ -133,11 +133,22 @@ def conversation_pairs(catalog: Catalog, split: str = "test", n: int | None = AU
 
     Their code builds the pairs in file order (user by user) and calls ``np.random.shuffle``
     right after ``np.random.seed(seed)``; ``RandomState(seed).shuffle`` is that same draw.
+    Targets without any attribute value are left out after the shuffle (the opening states
+    one of the target's attributes; every LastFM* item has some, most Last.fm 2K artists none).
     """
     inter = catalog.interactions.split(split)
     pairs = np.stack([inter.users, inter.items], axis=1).astype(np.int64)
     np.random.RandomState(seed).shuffle(pairs)
+    pairs = pairs[has_attributes(catalog)[pairs[:, 1]]]
     return pairs if n is None else pairs[:n]
+
+
+def has_attributes(catalog: Catalog) -> np.ndarray:
+    """(I,) True for items with at least one attribute value (a node the graph links them to)."""
+    has = np.zeros(catalog.n_items, dtype=bool)
+    for a in catalog.attributes.values():
+        has |= np.asarray(a.matrix.getnnz(axis=1)).ravel() > 0
+    return has
 
 
 @dataclass
@@ -264,7 +275,10 @@ def cpr_report(catalog: Catalog, policies: Sequence[str], *, noise: float = 0.0,
         run = evaluate(create_policy(name, ctx, **params), sim, ctx.graph, chosen, seed=seed,
                        workers=workers, progress=progress)
         summaries[name] = run.summary()
+    split_items = catalog.interactions.split(split).items
     return {"dataset": catalog.name, "split": split, "pairs": len(chosen), "seed": seed,
+            "pairs_skipped_target_without_attributes":
+                int((~has_attributes(catalog)[split_items]).sum()),
             "noise": noise, "simulator": sim.name,
             "machine": {"cores": os.cpu_count(), "workers": workers},
             "setup_seconds": round(setup_s, 2), "policies": summaries}

@@ -122,6 +122,8 @@ class FieldInfo:
     hard: bool = True  # a hard filter when a person asks for one of its values
     label: str | None = None
     unit: str | None = None
+    side: bool = False  # first filled by joined side data (noisier than the catalog's own)
+    embed: bool = True  # part of the text the semantic index embeds
 
 
 @dataclass(frozen=True)
@@ -244,20 +246,22 @@ class Catalog:
         if (y := self.year(item)) is not None and str(y) not in self.titles[item]:
             parts.append(f"({y})")
         head = " ".join(parts) + "."
-        attrs = self.item_attributes(item)
-        people_cap = min(max_values, 4)  # the leads, not the whole billing
+        attrs = {n: v for n, v in self.item_attributes(item).items()
+                 if v and self.info(n).embed}
+        people_cap = min(max_values, 3)  # the leads, not the whole billing
 
         def line(name: str, vals: list[str], cap: int) -> str:
             return f"{self.info(name).label or name}: {', '.join(vals[:cap])}."
 
         first = [line(n, v, max_values) for n, v in attrs.items()
-                 if v and self.info(n).kind == "categorical"]
+                 if self.info(n).kind == "categorical"]
         first += [line(n, v, people_cap) for n, v in attrs.items()
-                  if v and self.info(n).kind == "people"]
+                  if self.info(n).kind == "people"]
         text = [str(t) for t in [self.texts[item], *(self.note(n, item) for n in self.notes)]
                 if t]
-        last = [line(n, v, max_values) for n, v in attrs.items()
-                if v and self.info(n).kind == "keywords"]
+        # keywords are many and short: twice the cap, they are what a wish is made of
+        last = [line(n, v, 2 * max_values) for n, v in attrs.items()
+                if self.info(n).kind == "keywords"]
         return " ".join([head, *first, *text, *last])
 
     def items_by_ids(self, ext_ids: Sequence[str]) -> np.ndarray:

@@ -25,21 +25,24 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from recsys.errors import CatalogNotFoundError, UnknownNameError
-from recsys.store import CatalogRecord, ItemAttributeRecord, ItemRecord
+from recsys.store import CatalogRecord, ItemAttributeRecord, ItemRecord, ItemValueRecord
 
 _ITEM = ItemRecord.__table__  # type: ignore[attr-defined]
 _ATTR = ItemAttributeRecord.__table__  # type: ignore[attr-defined]
 _CAT = CatalogRecord.__table__  # type: ignore[attr-defined]
+_VAL = ItemValueRecord.__table__  # type: ignore[attr-defined]
 _IN_SQL_MAX = 10_000  # longer id lists are applied in numpy (drivers cap bound parameters)
 _DRIVE_WITHIN_MAX = 1_000  # a candidate list this short drives the query
 
 FieldValues = Mapping[str, Sequence[str] | str]
+Ranges = Mapping[str, tuple[float | None, float | None]]
 
 
 def filter_items(engine: Engine, catalog: str, *, include: FieldValues | None = None,
                  exclude: FieldValues | None = None, year_min: int | None = None,
                  year_max: int | None = None, within: Sequence[int] | None = None,
-                 exclude_items: Sequence[int] = (), limit: int | None = None) -> np.ndarray:
+                 exclude_items: Sequence[int] = (), limit: int | None = None,
+                 ranges: Ranges | None = None) -> np.ndarray:
     """Dense indices (ascending, int32) of the items of ``catalog`` that pass every filter.
 
     Args:
@@ -50,6 +53,8 @@ def filter_items(engine: Engine, catalog: str, *, include: FieldValues | None = 
         within: only these items (e.g. candidates from another tool).
         exclude_items: never these items (e.g. already seen).
         limit: at most this many, the lowest indices first.
+        ranges: number field -> (lowest, highest), inclusive, either may be None (runtime
+            under two hours: ``{"runtime": (None, 120)}``); items without the number fail.
     """
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
@@ -66,7 +71,7 @@ def filter_items(engine: Engine, catalog: str, *, include: FieldValues | None = 
         post = big_within or big_skip  # lists applied in numpy after the query
         stmt = _statement(conn, catalog, n_items, inc, exc, year_min, year_max,
                           None if big_within else within_arr, None if big_skip else skip,
-                          None if post else limit)
+                          None if post else limit, dict(ranges or {}))
         rows = conn.execute(stmt).scalars().all()
     out = np.fromiter(rows, dtype=np.int64, count=len(rows))
     if post:
@@ -82,7 +87,8 @@ def filter_items(engine: Engine, catalog: str, *, include: FieldValues | None = 
 def _statement(conn: Connection, catalog: str, n_items: int, inc: dict[str, list[str]],
                exc: dict[str, list[str]], year_min: int | None, year_max: int | None,
                within: np.ndarray | None, skip: np.ndarray | None,
-               limit: int | None) -> Select:
+               limit: int | None, ranges: dict[str, tuple[float | None, float | None]] | None
+               = None) -> Select:
     """The SELECT of matching item indices, ascending, with the cheapest driving table."""
     years = year_min is not None or year_max is not None
     if inc and (within is None or len(within) > _DRIVE_WITHIN_MAX):
@@ -117,6 +123,7 @@ def _statement(conn: Connection, catalog: str, n_items: int, inc: dict[str, list
             conds += _year_conds(year, year_min, year_max)
     conds += [_has(catalog, f, v, idx) for f, v in inc.items() if f != drv]
     conds += [~_has(catalog, f, v, idx) for f, v in exc.items()]
+    conds += [_in_range(catalog, f, lo, hi, idx) for f, (lo, hi) in (ranges or {}).items()]
     if within is not None:
         conds.append(idx.in_(bindparam("within", within.tolist(), expanding=True)))
     if skip is not None and len(skip):
@@ -210,6 +217,19 @@ def _has(catalog: str, fld: str, vals: list[str], idx: ColumnElement) -> ColumnE
     a = _ATTR.alias()
     return exists().where(a.c.catalog == catalog, a.c.field == fld, a.c.value.in_(vals),
                           a.c.item_idx == idx)
+
+
+def _in_range(catalog: str, fld: str, lo: float | None, hi: float | None,
+              idx: ColumnElement) -> ColumnElement:
+    """The item ``idx`` has number ``fld`` within [lo, hi] (a primary-key probe)."""
+    v = _VAL.alias()
+    conds = [v.c.catalog == catalog, v.c.item_idx == idx, v.c.field == fld,
+             v.c.number.is_not(None)]
+    if lo is not None:
+        conds.append(v.c.number >= float(lo))
+    if hi is not None:
+        conds.append(v.c.number <= float(hi))
+    return exists().where(*conds)
 
 
 def _year_conds(year: ColumnElement, lo: int | None, hi: int | None) -> list[ColumnElement]:

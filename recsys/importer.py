@@ -244,7 +244,8 @@ def _norm_key(how: str) -> Callable[[Any], str]:
 def _field_values(a: AttributeColumn, row: dict) -> list[str]:
     """The values of one field in one row (flag columns: the names of those set to 1)."""
     if a.flags is not None:
-        return [f for f in a.flags if _text(row[f]) not in ("", "0", "0.0", "false", "False")]
+        return [f for f in a.flags if f not in a.ignore
+                and _text(row[f]) not in ("", "0", "0.0", "false", "False")]
     cell = row[a.column]
     if a.member:
         cell = [o.get(a.member) for o in _objects(cell) if isinstance(o, dict)]
@@ -458,15 +459,16 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
     by_key: dict[str, dict[str, list[int]]] = {}
     for k in spec.keys:
         m = by_key.setdefault(k.name, {})
-        norm = _norm_key("digits" if any(j.via == k.name and j.normalize == "digits"
-                                         for j in spec.joins) else "none")
         for _line, row in rows(k, [k.item, k.key]):
             i = index.get(_text(row[k.item]))
-            if i is not None and (key := norm(row[k.key])):
+            if i is not None and (key := _text(row[k.key])):
                 m.setdefault(key, []).append(i)
-    for j in spec.joins:
-        norm = _norm_key(j.normalize)
-        keyed = by_key[j.via] if j.via else {norm(x): [i] for x, i in index.items()}
+    for k, j in enumerate(spec.joins, 1):
+        norm = _norm_key(j.normalize)  # both sides, as this join says
+        keyed: dict[str, list[int]] = {}
+        for x, found in by_key[j.via].items() if j.via else ((x, [i]) for x, i in index.items()):
+            if (nk := norm(x)):
+                keyed.setdefault(nk, []).extend(found)
         cols = [j.key] + [c for a in j.fields.values() for c in a.columns()]
         matched: set[int] = set()
         for line, row in rows(j, list(dict.fromkeys(cols))):
@@ -475,7 +477,7 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
                 for name, a in j.fields.items():
                     if (bad := fields.put(name, i, a, row, RowProblem(j.file, line, "", ""))):
                         problems.add(bad)
-        report.add(f"join {j.file}", "items matched", len(matched))
+        report.add(f"join {k} ({j.file})", "items matched", len(matched))
 
     # interactions
     users: dict[str, int] = {}
@@ -573,7 +575,9 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
 
 def catalog_meta(spec: CatalogSpec) -> dict[str, Any]:
     """The spec's description of fields, words and audiences, as ``Catalog`` keeps it."""
-    fields = {n: FieldInfo(m.kind, m.hard, m.label, m.unit) for n, m in spec.field_meta().items()}
+    own = set(spec.items.attributes) | {a.field for a in spec.attributes}
+    fields = {n: FieldInfo(m.kind, m.hard, m.label, m.unit, n not in own, m.embed)
+              for n, m in spec.field_meta().items()}
     w = spec.words
     words = Words(w.item, w.items, tuple(w.filler), w.years)
     audience = {a: Audience(r.field, tuple(r.allow),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -43,12 +44,32 @@ def read_rows(path: Path, spec: FileSpec, needed: list[str]) -> Iterator[tuple[i
         yield from _sqlite(path, spec, needed)
         return
     text = _decode(path, spec.encoding)
+    if spec.repair == "mojibake":
+        text = _unmojibake(text)
     if spec.format == "jsonl":
         yield from _jsonl(path, text, needed)
     elif spec.format == "json_map":
         yield from _json_map(path, text, needed)
     else:
         yield from _delimited(path, text, spec, needed)
+
+
+_MOJIBAKE = re.compile(r"[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178"
+                       r"\u017d\u017e\u0192\u02c6\u02dc\u2013-\u2122]+")
+
+
+def _unmojibake(text: str) -> str:
+    """Undo one round of UTF-8 read as cp1252 / Latin-1, run by run (a run that does not
+    decode as UTF-8 was real text and stays)."""
+    def fix(m: re.Match[str]) -> str:
+        s = m.group(0)
+        for enc in ("cp1252", "latin-1"):
+            try:
+                return s.encode(enc).decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+        return s
+    return _MOJIBAKE.sub(fix, text)
 
 
 def _check_columns(path: Path, have: list[str], needed: list[str]) -> None:
@@ -69,6 +90,8 @@ def _delimited(path: Path, text: str, spec: FileSpec, needed: list[str]
     else:  # multi-character separators (MovieLens '::') have no quoting
         lines = ((i, ln.rstrip("\r").split(sep)) for i, ln in enumerate(text.split("\n"), 1))
     header = spec.columns
+    if header is not None:  # before the rows: the importer reads the named columns of each
+        _check_columns(path, header, needed)
     for line, fields in lines:
         if not fields or fields == [""]:
             continue
@@ -85,8 +108,6 @@ def _delimited(path: Path, text: str, spec: FileSpec, needed: list[str]
         yield line, dict(zip(header, fields, strict=True))
     if header is None:
         raise SpecError(f"{path.name} is empty")
-    if spec.columns is not None:
-        _check_columns(path, header, needed)
 
 
 def _with_line_numbers(reader: Any) -> Iterator[tuple[int, list[str]]]:

@@ -42,6 +42,9 @@ class FileSpec(_Strict):
     dataset: str | None = Field(None, description="Known dataset holding this file, when it is "
                                                   "not the catalog's own (side data).")
     table: str | None = Field(None, description="Only for format 'sqlite': the table to read.")
+    repair: Literal["none", "mojibake"] = Field(
+        "none", description="'mojibake': text that was UTF-8 decoded as Latin-1 and saved "
+                            "again (\"TÃ©a Leoni\") is read as meant (\"Téa Leoni\").")
 
     @model_validator(mode="after")
     def _check(self) -> FileSpec:
@@ -88,6 +91,8 @@ class FieldMeta(_Strict):
                                                       "categorical and people fields.")
     label: str | None = Field(None, description="How cards and answers name it ('directed by').")
     unit: str | None = Field(None, description="Numbers only, e.g. 'minutes'.")
+    embed: bool = Field(True, description="Whether its values go into the text the semantic "
+                                          "index embeds.")
     min_support: int = Field(1, ge=1, description="Values given fewer times are dropped.")
     support: Literal["weight", "users"] = Field(
         "weight", description="Count support by summed weight or by distinct users (files with "
@@ -95,8 +100,9 @@ class FieldMeta(_Strict):
 
     @property
     def hard(self) -> bool:
-        return self.filterable if self.filterable is not None else self.kind in (
-            "categorical", "people")
+        """A hard filter when asked for: people by default; a categorical field when the spec
+        says so (tags are categorical too, and a sparse tag must rank, not filter)."""
+        return self.filterable if self.filterable is not None else self.kind == "people"
 
 
 class AttributeColumn(FieldMeta):

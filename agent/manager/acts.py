@@ -139,7 +139,8 @@ def read_acts(req: Request, text: str, conv: Conversation,
     if req.kind in ("why", "fact"):
         acts.append(DialogueAct(Act(req.kind)))
     elif req.kind in ("recommend", "refine") or (req.kind == "chitchat" and _has_slots(req)):
-        fresh = req.kind == "recommend" and bool(req.include or wished_titles(req)) \
+        fresh = req.kind == "recommend" and bool(req.include or wished_titles(req)
+                                                 or req.audience) \
             and not _KEEP.search(text)
         acts.append(DialogueAct(Act.REQUEST if fresh else Act.REFINE))
     elif req.kind == "chitchat" and conv.shown and NOT_SEEN.search(text) \
@@ -159,7 +160,7 @@ def wished_titles(req: Request) -> list[str]:
 
 def _has_slots(req: Request) -> bool:
     return bool(req.include or req.exclude or req.year_min or req.year_max or req.titles
-                or req.free_text or req.unlike)
+                or req.free_text or req.unlike or req.ranges or req.audience)
 
 
 def main_act(acts: list[DialogueAct]) -> Act:

@@ -26,17 +26,22 @@ class Constraints:
     unlike: list[str] = field(default_factory=list)  # "nothing like Titanic" (item ids)
     since: int = 0  # the turn this request was made (a new request resets it)
     said: dict[str, int] = field(default_factory=dict)  # "field:value" -> turn last asked
+    ranges: dict[str, list[float | None]] = field(default_factory=dict)  # number [lo, hi]
+    audience: str | None = None  # "child": every list suits that audience
 
     @property
     def empty(self) -> bool:
         return not (self.include or self.exclude or self.year_min or self.year_max
-                    or self.free_text or self.seeds or self.less)
+                    or self.free_text or self.seeds or self.less or self.ranges
+                    or self.audience)
 
     def replace_with(self, req: Request, seeds: list[str]) -> None:
         """A new request: forget the old conditions."""
         self.include, self.exclude, self.less, self.unlike = {}, {}, {}, []
         self.year_min = self.year_max = None
-        self.free_text, self.seeds = None, []
+        self.free_text, self.seeds, self.ranges = None, [], {}
+        # who is watching outlives a change of topic: "now something funny" is still for the
+        # 8-year-old; only saying otherwise (a new audience) changes it
         self.refine_with(req, seeds)
 
     def refine_with(self, req: Request, seeds: list[str]) -> None:
@@ -51,6 +56,9 @@ class Constraints:
             self.year_min, self.year_max = req.year_min, req.year_max
         if req.free_text:
             self.free_text = req.free_text
+        self.ranges |= {k: list(v) for k, v in req.ranges.items()}
+        if req.audience:
+            self.audience = req.audience
         if seeds:
             self.seeds = list(dict.fromkeys(seeds))
 
@@ -68,6 +76,12 @@ class Constraints:
         parts += [f"less {', '.join(v)}" for v in self.less.values()]
         if self.year_min or self.year_max:
             parts.append(f"{self.year_min or '…'}-{self.year_max or '…'}")
+        for fld, (lo, hi) in self.ranges.items():
+            parts.append(f"{fld} under {hi:g}" if lo is None and hi is not None else
+                         f"{fld} over {lo:g}" if hi is None and lo is not None else
+                         f"{fld} {lo:g}-{hi:g}")
+        if self.audience:
+            parts.append({"child": "children"}.get(self.audience, self.audience))
         if self.free_text:
             parts.append(f'"{self.free_text}"')
         return "; ".join(p for p in parts if p)

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from agent.llm.base import ChatModel
 from agent.manager.acts import RELAX, Act, DialogueAct, main_act, read_acts, wished_titles
 from agent.manager.conversation import Constraints, Conversation
@@ -39,10 +41,21 @@ from recsys.settings import Settings
 log = logging.getLogger(__name__)
 MAX_MESSAGE = 2000  # characters; longer input is a caller error, not a prompt
 _LESS = re.compile(r"^(?:less|fewer|not so|not as|not too|nothing too)\s+(.+)$", re.I)
-_MISSING = {"director": r"\b(direct(ed|or)|who made)\b",
-            "cast": r"\b(star(s|ring)?|actors?|cast)\b",
-            "running time": r"\b(how long|runtime|running time|minutes)\b",
-            "plot": r"\b(plot|what happens)\b"}
+# What a fact question asks for, and how to find that field in any catalog: by its kind and
+# the words of its name or label (a catalog without it gets "the catalog doesn't record").
+_ASKS: list[tuple[str, str, str, tuple[str, ...]]] = [
+    # (name said back, question pattern, field kind, words in the field's name or label)
+    ("director", r"\b(direct(ed|or|s)?|who made)\b", "people", ("direct",)),
+    ("cast", r"\b(who('s| is| was| are)? in (it|that|this)|who stars?|starring|actors?|"
+             r"actress(es)?|cast|who plays)\b", "people", ("cast", "star", "actor")),
+    ("running time", r"\b(how long|runtime|running time|length|how many (minutes|hours))\b",
+     "number", ("runtime", "length", "duration", "minutes")),
+    ("plot", r"\b(what('s| is| was) (it|that|this|that one|the \w+|\w+) about|plot|"
+             r"what happens|synopsis|story line|storyline)\b", "text", ()),
+    ("rating", r"\b(rated|age rating|certificat\w*|mpaa|suitable for|appropriate for|"
+               r"ok for (kids|children))\b", "categorical", ("certif", "rating", "rated")),
+    ("language", r"\b(language|in english|subtitles?)\b", "categorical", ("language",)),
+]
 
 
 class EmptyMessageError(TastebudError):
@@ -282,11 +295,16 @@ class Manager:
         })
 
     def card(self, item: int, position: int) -> dict[str, Any]:
-        """An item card: position on the list, id, title, year and a few values per field."""
+        """An item card: position on the list, id, title, year, a few values per field, and
+        what a person reads first: ``details`` (genre, people, length, rating) and ``about``
+        (the start of the overview)."""
+        from recsys.describe import about, details
+
         cat = self.catalog
         return {"position": position, "id": cat.item_ids[item], "title": cat.titles[item],
                 "year": cat.year(item),
-                "attributes": {f: v[:5] for f, v in cat.item_attributes(item).items()}}
+                "attributes": {f: v[:5] for f, v in cat.item_attributes(item).items()},
+                "details": details(cat, item), "about": about(cat, item)}
 
     def explain(self, conv: Conversation, item_id: str) -> dict[str, Any]:
         """The explain tool's result for one item of this conversation (the UI's "why?"),
@@ -325,10 +343,21 @@ class Manager:
         word = normalize(wish).split()[-1] if wish.strip() else ""
         if word in ("older", "earlier", "newer", "recent", "later", "shorter", "longer"):
             if word in ("shorter", "longer"):
-                field = next((f for f in cat.attributes if "runtime" in f.lower()
-                              or "length" in f.lower()), None)
-                if field is None:
+                fld = self.lex.duration_field
+                if fld is None:
                     out.missing_field = "running times"
+                    return True
+                # shorter than the list on screen (its median), else than the catalog's
+                known = [v for i in (conv.shown or conv.ever_shown)
+                         if (v := cat.number(fld, cat.item_index[i])) is not None]
+                if not known:
+                    arr = cat.numbers[fld]
+                    known = arr[~np.isnan(arr)].tolist()
+                if not known:
+                    out.missing_field = "running times"
+                    return True
+                mid = float(np.median(known))
+                req.ranges[fld] = [None, mid - 1] if word == "shorter" else [mid + 1, None]
                 return True
             years = sorted(y for i in (conv.shown or conv.ever_shown)
                            if (y := cat.year(cat.item_index[i])))
@@ -475,9 +504,11 @@ class Manager:
                       if (i := self._item_of(conv, r)) is not None]  # "more like number 4"
         change.seeds = seeds
         change.slots = bool(req.include or req.exclude or req.year_min or req.year_max
-                            or req.titles or req.free_text or req.unlike or change.less)
+                            or req.titles or req.free_text or req.unlike or change.less
+                            or req.ranges or req.audience)
         only_exclusions = bool(req.exclude) and not (req.include or req.year_min or req.year_max
-                                                     or seeds or req.free_text)
+                                                     or seeds or req.free_text or req.ranges
+                                                     or req.audience)
         if act == Act.REQUEST and change.slots and not (only_exclusions and not c.empty):
             c.replace_with(req, seeds)
             c.since, c.said = conv.turn, {}
@@ -494,7 +525,7 @@ class Manager:
                 c.unlike.append(iid)
         change.narrowing = act == Act.REFINE and bool(conv.shown) and not (
             req.include or seeds or change.less or req.free_text or req.unlike) and bool(
-            req.exclude or req.year_min or req.year_max)
+            req.exclude or req.year_min or req.year_max or req.ranges or req.audience)
 
     # ------------------------------------------------------------------ acts: the answer
 
@@ -616,9 +647,15 @@ class Manager:
                                 if f.lower() in words or f"{f.lower()}s" in words), None)
         if "when" in words or "year" in words:
             out.asked_field = None
-        out.missing_field = next((name for name, pat in _MISSING.items()
-                                  if re.search(pat, text, re.I)
-                                  and name not in cat.attributes), None)
+        for name, pattern, kind, hints in _ASKS:
+            if not re.search(pattern, text, re.I):
+                continue
+            fld = _field_for(cat, kind, hints)
+            if fld is None:
+                out.missing_field = name
+            else:
+                out.asked_field = fld
+            break
 
     def _title_item(self, title: str) -> int | None:
         try:
@@ -627,11 +664,22 @@ class Manager:
             return None
 
     def _fits(self, item: int, c: Constraints) -> bool:
-        """Does an item meet the standing request's hard conditions (values, years)?"""
+        """Does an item meet the standing request's hard conditions (values, years, lengths,
+        audience)?"""
         cat = self.catalog
         attrs = cat.item_attributes(item)
         for f, values in c.include.items():
-            if f == self.lex.genre_field and not set(values) & set(attrs.get(f, [])):
+            hard = f == self.lex.genre_field or cat.info(f).hard
+            if hard and not set(values) & set(attrs.get(f, [])):
+                return False
+        for f, (lo, hi) in c.ranges.items():
+            v = cat.number(f, item)
+            if v is None or (lo is not None and v < lo) or (hi is not None and v > hi):
+                return False
+        if c.audience and c.audience in cat.audience:
+            from recsys.audience import suitable
+
+            if not suitable(cat, c.audience)[item]:
                 return False
         for f, values in c.exclude.items():
             if set(values) & set(attrs.get(f, [])):
@@ -650,6 +698,18 @@ class _Change:
     less: dict[str, list[str]] = field(default_factory=dict)
     slots: bool = False  # the message said something about what to recommend
     narrowing: bool = False  # only exclusions or a period: what still fits may stay
+
+
+def _field_for(cat: Catalog, kind: str, hints: tuple[str, ...]) -> str | None:
+    """The catalog field of ``kind`` whose name or label has one of ``hints`` (for text,
+    the first free-text field)."""
+    names = [*cat.attributes, *cat.numbers, *cat.notes]
+    for f in names:
+        info = cat.info(f)
+        said = f"{f} {info.label or ''} {info.unit or ''}".lower()
+        if info.kind == kind and (not hints or any(h in said for h in hints)):
+            return f
+    return None
 
 
 def _model_error(message: str) -> Event:

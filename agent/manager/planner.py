@@ -62,10 +62,14 @@ class RulePlanner:
         if c.less:
             ctx.boosts = (*ctx.boosts, *(-4 * m for m in self._related(ctx, c.less)))
         ctx.boosts = (*ctx.boosts, *self._text_near(ctx))
+        ranges = {f: r for f, r in c.ranges.items() if f in ctx.catalog.numbers}
         cond: dict[str, Any] = {k: v for k, v in (("include", include),
                                                    ("exclude", c.exclude),
                                                    ("year_min", c.year_min),
-                                                   ("year_max", c.year_max)) if v}
+                                                   ("year_max", c.year_max),
+                                                   ("ranges", ranges)) if v}
+        if c.audience and c.audience in ctx.catalog.audience:
+            cond["audience"] = c.audience  # never relaxed: who is watching is not a taste
         if cond:
             before = None if ctx.bus.items is None else ctx.bus.items.copy()
             r = self.call(ctx, emit, "filter_items", {**cond, "show": 0})
@@ -102,16 +106,22 @@ class RulePlanner:
 
         hard_fields = self.hard_fields
         if hard_fields is None:
+            # the genre-like field, and what the spec calls filterable (people, ratings)
             g = lexicon_for(ctx.catalog).genre_field
-            hard_fields = (g,) if g else ()
+            hard_fields = (*((g,) if g else ()),
+                           *(f for f in ctx.catalog.attributes if ctx.catalog.info(f).hard))
         titles = bool(ctx.request or any(w > 0 for w in ctx.seeds.values()))
         said = conv.constraints.said if conv is not None else {}
         turn = conv.turn if conv is not None else -1
 
         def hard_value(f: str, v: str) -> bool:
             # with titles to go by, a genre said in an earlier message is a taste, not a rule;
-            # asked for now ("some action movies"), it holds whatever was liked before
-            return f in hard_fields and (not titles or said.get(f"{f}:{v}") == turn)
+            # asked for now ("some action movies"), it holds whatever was liked before; a
+            # person asked for ("with Jim Carrey") always holds
+            if f not in hard_fields:
+                return False
+            return ctx.catalog.info(f).kind == "people" or not titles or \
+                said.get(f"{f}:{v}") == turn
 
         hard = {f: [v for v in vs if hard_value(f, v)] for f, vs in include.items()}
         soft = {f: [v for v in vs if not hard_value(f, v)] for f, vs in include.items()}
@@ -178,15 +188,27 @@ class RulePlanner:
 
     @staticmethod
     def _masks(ctx: ToolContext, soft: dict[str, list[str]]) -> list[np.ndarray]:
-        """One (I,) 0/1 mask per soft value: the items carrying it."""
+        """One (I,) 0/1 mask per wished value: the items carrying it, in its own field or,
+        for tags, keywords and people, under the same name in any such field (the tag
+        "time travel" is on 20 films, the genome's on 150; the tag "jim carrey" beside the
+        cast)."""
+        cat = ctx.catalog
+        g = _genre_field(ctx)
+        kin = [f for f in cat.attributes if f != g and cat.info(f).kind in (
+            "keywords", "people", "categorical") and not cat.info(f).hard or
+            cat.info(f).kind == "people"]
         out = []
         for f, values in soft.items():
-            attr = ctx.catalog.attributes.get(f)
+            attr = cat.attributes.get(f)
             if attr is None:
                 continue
             for v in values:
-                mask = np.zeros(ctx.catalog.n_items, np.float32)
+                mask = np.zeros(cat.n_items, np.float32)
                 mask[attr.items_with(v)] = 1.0
+                if f != g:
+                    for other in kin:
+                        if other != f:
+                            mask[_same_name(cat, other, v)] = 1.0
                 out.append(mask)
         return out
 
@@ -205,13 +227,38 @@ class RulePlanner:
                 and not conv.mentions and not conv.shown and conv.questions < MAX_ASK)
 
 
+def _genre_field(ctx: ToolContext) -> str | None:
+    from agent.nlu import lexicon_for
+
+    return lexicon_for(ctx.catalog).genre_field
+
+
+def _same_name(catalog: Any, fld: str, value: str) -> np.ndarray:
+    """Items whose ``fld`` holds ``value`` under any casing and punctuation."""
+    from agent.nlu.lexicon import normalize
+
+    key = f"_by_norm_{fld}"
+    index = catalog.__dict__.get(key)
+    if index is None:  # built once per field
+        index = {}
+        for v in catalog.attributes[fld].values:
+            index.setdefault(normalize(v), v)
+        catalog.__dict__[key] = index
+    hit = index.get(normalize(value))
+    return catalog.attributes[fld].items_with(hit) if hit else np.zeros(0, np.int32)
+
+
 def _relaxations(cond: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """Ever looser conditions: the years first, then each included value, last said first."""
+    """Ever looser conditions: the years first, then lengths, then each included value,
+    last said first; never the audience."""
     out = []
     cur = {k: (dict(v) if isinstance(v, dict) else v) for k, v in cond.items()}
     if "year_min" in cur or "year_max" in cur:
         cur.pop("year_min", None), cur.pop("year_max", None)
         out.append(("the years", dict(cur)))
+    if "ranges" in cur:
+        cur.pop("ranges")
+        out.append(("the length", dict(cur)))
     inc = {f: list(v) for f, v in cur.get("include", {}).items()}
     for fld in reversed(list(inc)):
         for value in reversed(inc[fld]):

@@ -143,14 +143,56 @@ def _fact_text(out: Outcome, catalog: Catalog) -> str:
     fact = out.fact or {}
     title = fact.get("title") or catalog.titles[out.target or 0]
     attrs: dict[str, list[str]] = fact.get("attributes", {})
-    fields = [out.asked_field] if out.asked_field in attrs else list(attrs)
-    bits = [f"{f}: {', '.join(attrs[f][:6])}" for f in fields if attrs.get(f)]
+    numbers: dict[str, dict[str, Any]] = fact.get("numbers", {})
+    notes: dict[str, str] = fact.get("notes", {})
     year = f" is from {fact['year']}" if fact.get("year") and str(fact["year"]) not in title \
         else ""
+    asked = out.asked_field
+    if asked is not None and not out.missing_field:
+        answer = _one_fact(title, asked, attrs, numbers, notes, catalog)
+        if answer:
+            return answer
+    fields = [asked] if asked in attrs else list(attrs)
+    bits = [f"{catalog.info(f).label or f}: {', '.join(attrs[f][:6])}" for f in fields
+            if attrs.get(f) and catalog.info(f).kind != "keywords"]
+    bits += [f"{f} {_number(n)}" for f, n in numbers.items()]
     head = f"{title}{year}."
     if out.missing_field:
         head += f" The catalog doesn't record the {out.missing_field}; here is what it has."
-    return head + (" " + "; ".join(bits) + "." if bits else "")
+    text = head + (" " + "; ".join(bits) + "." if bits else "")
+    if notes and not out.missing_field:
+        text += " " + next(iter(notes.values()))
+    return text
+
+
+def _number(n: dict[str, Any]) -> str:
+    v = n.get("value")
+    return f"{v:g} {n.get('unit') or ''}".strip() if isinstance(v, int | float) else str(v)
+
+
+def _names(values: list[str], k: int = 3) -> str:
+    vals = values[:k]
+    return vals[0] if len(vals) == 1 else ", ".join(vals[:-1]) + " and " + vals[-1]
+
+
+def _one_fact(title: str, fld: str, attrs: dict[str, list[str]],
+              numbers: dict[str, dict[str, Any]], notes: dict[str, str],
+              catalog: Catalog) -> str | None:
+    """One sentence answering a question about one field, or None when the item lacks it."""
+    info = catalog.info(fld)
+    if fld in numbers:
+        return f"{title} runs {_number(numbers[fld])}." if info.unit else \
+            f"{title}: {fld} {_number(numbers[fld])}."
+    if fld in notes:
+        return f"{title}: {notes[fld]}"
+    values = attrs.get(fld)
+    if not values:
+        return f"The catalog doesn't record the {info.label or fld} of {title}."
+    if info.kind == "people":
+        label = info.label or fld
+        return f"{title}: {label} {_names(values, 4 if 'star' in label else 3)}."
+    said = f"{info.label} " if info.label else f"{fld}: "
+    return f"{title}: {said}{', '.join(values[:6])}."
 
 
 # ------------------------------------------------------------------------------ LLM wording

@@ -13,7 +13,8 @@ from agent.nlu.rules import Parse, extract
 
 log = logging.getLogger(__name__)
 # Words of the request itself, not of its content: leaving them unexplained is fine.
-TASK_WORDS = wordset("""recommend recommends recommendation recommendations recomend suggest
+TASK_WORDS = wordset("""hours hour minutes minute long short recommend recommends recommendation
+recommendations recomend suggest
 suggestion suggestions similar looking watch watching tonight early late mid between released
 made only instead rather prefer else maybe actually ones something anything please mood feel
 films movies movie film flick flicks ideally kinda sure want would could should""")
@@ -38,7 +39,7 @@ def understand(text: str, lex: Lexicon, *, llm: ChatModel | None = None,
         # The model's failure is not the user's: keep the grounded rule result.
         log.warning("NLU LLM failed, using rules only: %s", e)
         return parse.request
-    return merge(parse, guess, text)
+    return merge(parse, guess, text, years=lex.has_years)
 
 
 def _needs_llm(parse: Parse) -> bool:
@@ -52,7 +53,7 @@ def _needs_llm(parse: Parse) -> bool:
         and not parse.request.free_text
 
 
-def merge(parse: Parse, guess: Request, text: str) -> Request:
+def merge(parse: Parse, guess: Request, text: str, *, years: bool = True) -> Request:
     """Rule slots stay; LLM values fill only empty slots, and only with words from ``text``."""
     out = Request.from_json(parse.request.to_json())
     words = set(normalize(text).split())
@@ -67,7 +68,7 @@ def merge(parse: Parse, guess: Request, text: str) -> Request:
             for fld, values in bucket.items():
                 for v in values[:2]:
                     out.add(slot, fld, v)
-    if out.year_min is None and out.year_max is None and _mentions_year(text):
+    if years and out.year_min is None and out.year_max is None and _mentions_year(text):
         out.year_min, out.year_max = guess.year_min, guess.year_max
     if not out.titles:
         norm = f" {normalize(text)} "

@@ -154,6 +154,11 @@ class Lexicon:
     years: list[int] = field(default_factory=list)
     popularity: np.ndarray | None = None
     genre_field: str | None = None
+    duration_field: str | None = None  # a number field in minutes (runtime), if any
+    audiences: tuple[str, ...] = ()  # the catalog's audience rules ("child")
+    people: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (field, value)
+    has_years: bool = True  # decades and years mean something in this catalog
+    filler: frozenset[str] = frozenset()  # the catalog's words for its items ("movie")
     max_attr_len: int = 1
     max_title_len: int = 1
 
@@ -163,21 +168,46 @@ class Lexicon:
         fields = {name: list(a.values) for name, a in catalog.attributes.items()}
         lex = cls(catalog.name, fields, titles=list(catalog.titles),
                   years=[int(y) for y in catalog.years])
-        # The genre-like field (named so, else the smallest) wins a phrase that is also a tag.
+        # The genre-like field (named so, else the smallest) wins a phrase that is also a
+        # tag; then categorical fields, keywords, people, each in the spec's order (its own
+        # files before side data: MovieLens "tag" before the joined genome tags)
+        declared = list(catalog.fields)
+        rank = {"categorical": 0, "keywords": 1, "people": 2}
         order = sorted(fields, key=lambda f: (f.lower() not in ("genre", "genres"),
+                                              len(fields[f]) > 64, rank.get(
+                                                  catalog.info(f).kind, 3),
+                                              declared.index(f) if f in declared else 99,
                                               len(fields[f])))
         lex.genre_field = order[0] if order and len(fields[order[0]]) <= 64 else None
+        filler = set(catalog.words.filler) | {"movie", "movies", "film", "films"}
+        has_years = catalog.words.years and bool((catalog.years > 0).any())
         for fname in order:
             attr = catalog.attributes[fname]
+            kind = catalog.info(fname).kind
             small = fname == lex.genre_field
             # Values used by more items first: "thought-provoking" and "thought provoking"
             # are both tags; the phrase should name the one people use most.
             weight = np.asarray((attr.matrix > 0).sum(axis=0)).ravel()
             ranked = sorted(range(len(attr.values)), key=lambda j: -weight[j])
+            # side data is noisy: a keyword or a person on one or two items is not worth a
+            # phrase ("fan", "country"), nor is "heist movie" beside "heist"
+            least = {"keywords": 3, "people": 2}.get(kind, 1) if catalog.info(fname).side else 1
+            side_kw = kind == "keywords" and catalog.info(fname).side
             exact: dict[str, str] = {}
             for j in ranked:
                 key = normalize(attr.values[j])
-                if key and (small or _useful_tag(key)):
+                if (least > 1 and weight[j] < least) or (
+                        kind == "keywords" and filler & set(key.split())):
+                    continue
+                # joined keywords add phrases, not words: a single word ("fan", "date",
+                # "star") is chat far more often than a wish, and the catalog's own tags
+                # already hold the useful ones ("zombies"); nor may they swallow a genre
+                # ("classic noir" is Film-Noir plus "classic")
+                if side_kw and (" " not in key or any(
+                        lex.attr_phrases.get(w, ("",))[0] == lex.genre_field
+                        for w in key.split())):
+                    continue
+                if key and (small or _useful_tag(key, decades=not has_years)):
                     exact.setdefault(key, attr.values[j])
             for key, value in exact.items():
                 lex.attr_phrases.setdefault(key, (fname, value))
@@ -189,6 +219,18 @@ class Lexicon:
                         phrases |= _variants(alias) if " " not in alias else {normalize(alias)}
                 for p in phrases:
                     lex.attr_phrases.setdefault(p, (fname, value))
+        lex.duration_field = next((f for f in catalog.numbers if (catalog.info(f).unit or "")
+                                   .lower() in ("minutes", "minute", "min")), None)
+        lex.audiences = tuple(catalog.audience)
+        for f in catalog.fields_of_kind("people"):
+            a = catalog.attributes[f]
+            counts = np.diff(a.by_value.indptr)
+            for j, v in enumerate(a.values):
+                key = normalize(v)
+                if counts[j] >= 2 and " " in key:
+                    lex.people.setdefault(key, (f, v))
+        lex.has_years = has_years
+        lex.filler = frozenset(catalog.words.filler)
         n = catalog.n_items
         counts = np.bincount(catalog.interactions.items, minlength=n) if n else np.zeros(0)
         lex.popularity = counts.astype(np.float64)
@@ -251,10 +293,13 @@ class Lexicon:
         return self.titles[hit[0]] if hit else None
 
 
-def _useful_tag(key: str) -> bool:
-    """Tags worth matching as phrases: not chat words, not decades (years handle those)."""
+def _useful_tag(key: str, decades: bool = False) -> bool:
+    """Tags worth matching as phrases: not chat words, not decades where years handle those
+    (``decades``: the catalog has no years, so "80s" may well be a tag)."""
     if key in STOP_TAGS or len(key) < 3 or key in COMMON:
         return False
+    if decades and re.fullmatch(r"\d0s|\d{2}0s", key):
+        return True
     return not re.fullmatch(r"\d+s?|\d+ s|\d{2,4}'?s", key)
 
 

@@ -29,6 +29,8 @@ class Request:
     feedback: dict[str, str] = field(default_factory=dict)
     free_text: str | None = None
     unlike: list[str] = field(default_factory=list)  # "nothing like Titanic": push away
+    ranges: dict[str, list[float | None]] = field(default_factory=dict)  # runtime [lo, hi]
+    audience: str | None = None  # "for my 8-year-old": "child"
 
     def to_json(self) -> dict[str, Any]:
         """The JSON shape of the output contract (empty slots kept, so it is stable)."""
@@ -41,6 +43,8 @@ class Request:
             "feedback": dict(self.feedback), "free_text": self.free_text or None,
             # only when said: older clients and the LLM's schema know the nine slots above
             **({"unlike": list(self.unlike)} if self.unlike else {}),
+            **({"ranges": {k: list(v) for k, v in self.ranges.items()}} if self.ranges else {}),
+            **({"audience": self.audience} if self.audience else {}),
         }
 
     @classmethod
@@ -56,6 +60,8 @@ class Request:
             feedback={str(k): str(v) for k, v in (data.get("feedback") or {}).items()},
             free_text=data.get("free_text") or None,
             unlike=list(data.get("unlike") or []),
+            ranges={k: list(v) for k, v in (data.get("ranges") or {}).items()},
+            audience=data.get("audience") or None,
         )
 
     def add(self, slot: str, fld: str, value: str) -> None:

@@ -10,6 +10,8 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
+from agent.nlu.audience import audience
+from agent.nlu.durations import durations
 from agent.nlu.lexicon import (
     COMMON,
     TITLE_CUES,
@@ -119,10 +121,16 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
     title_at = _titles(toks, lex, req, used)
     _unlike(words, req, title_at)
     _named_years(toks, used)
-    years(words, req, used)
+    norm = normalize(text)
+    for phrase in durations(norm, lex, req):
+        _use_phrase(words, phrase, used)
+    audience(norm, lex, req)
+    if lex.has_years:  # a music catalog without years: "80s" is a tag, not a filter
+        years(words, req, used)
     refs(words, req, used, n_shown)
     soft = _soft(words, used)
     _attributes(words, lex, req, used)
+    soft += _topics(words, used)
     _feedback(words, req, title_at, {i for i, t in enumerate(toks) if t.sentence_start
                                      and i > 0 and toks[i - 1].low not in ("#", ",")})
     if soft:
@@ -134,8 +142,8 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
         if n:  # beyond the list is still this position: the reply says there is none
             req.refs, kind, sure = [n], "refine", True
     if kind == "recommend" and not req.titles and not req.year_min and not req.year_max \
-            and not req.exclude and (CHAT_RE.search(normalize(text))
-                                     or _CHAT_TURN.search(normalize(text))) \
+            and not req.exclude and not req.ranges and not req.audience \
+            and (CHAT_RE.search(normalize(text)) or _CHAT_TURN.search(normalize(text))) \
             and not REC_RE.search(normalize(text)) \
             and all(f != lex.genre_field for f in req.include):
         # "Hope you're well": a greeting whose words happen to be tags
@@ -365,6 +373,36 @@ def _soft(words: list[str], used: set[int]) -> list[str]:
     return out
 
 
+_TOPIC_CUES = ("about", "involving", "set in", "on the subject of", "dealing with")
+_NOT_TOPIC_BEFORE = wordset("what what's whats how talk talking think know heard tell care "
+                            "sure worry forget it that this")
+
+
+def _topics(words: list[str], used: set[int]) -> list[str]:
+    """What a wish is about when no catalog value said it ("documentaries about music",
+    "a film set in Paris"): a search query, not a filter."""
+    out = []
+    for i in range(len(words)):
+        cue = next((c for c in _TOPIC_CUES if words[i:i + len(c.split())] == c.split()), None)
+        # "About the fault in Cali!": a sentence opening on "about" is no wish's topic
+        if cue is None or i in used or i == 0 or words[i - 1] in _NOT_TOPIC_BEFORE:
+            continue
+        j = i + len(cue.split())
+        span = []
+        while j < len(words) and j not in used and words[j] not in ",#" \
+                and words[j] not in NEG and words[j] != "but" and len(span) < 5:
+            span.append(j)
+            j += 1
+        while span and words[span[-1]] in COMMON:
+            span.pop()
+        while span and words[span[0]] in COMMON:
+            span.pop(0)
+        if span and any(words[k] not in COMMON for k in span):
+            out.append(" ".join(words[k] for k in span))
+            used.update(range(i, span[-1] + 1))
+    return out
+
+
 def _attributes(words: list[str], lex: Lexicon, req: Request, used: set[int]) -> None:
     n = len(words)
     spans: list[Span] = []
@@ -377,6 +415,7 @@ def _attributes(words: list[str], lex: Lexicon, req: Request, used: set[int]) ->
                 spans.append(Span(s, s + size, "attr", hit[0], hit[1]))
                 used.update(range(s, s + size))
     spans += _fuzzy_attributes(words, lex, used)
+    spans += _fuzzy_people(words, lex, used)
     for sp in sorted(spans, key=lambda x: x.start):
         slot = "exclude" if _negated(words, sp.start, spans) else "include"
         req.add(slot, sp.field, sp.value)
@@ -403,6 +442,49 @@ def _fuzzy_attributes(words: list[str], lex: Lexicon, used: set[int]) -> list[Sp
             out.append(Span(i, i + 1, "attr", f, v, float(hit[1])))
             used.add(i)
     return out
+
+
+_PEOPLE_CUES = wordset("with starring stars featuring by actor actress director directed")
+
+
+def _fuzzy_people(words: list[str], lex: Lexicon, used: set[int]) -> list[Span]:
+    """Misspelt names after a cue ("with jim carey" -> Jim Carrey): two or three words,
+    closer than 88/100 to one name of a people field (cast, director)."""
+    from rapidfuzz import fuzz, process
+
+    if not lex.people:
+        return []
+    names = lex.__dict__.get("_people_keys")
+    if names is None:
+        names = lex.__dict__["_people_keys"] = list(lex.people)
+    out = []
+    for i, w in enumerate(words[:-1]):
+        if w not in _PEOPLE_CUES:
+            continue
+        for size in (3, 2):
+            span = range(i + 1, i + 1 + size)
+            if span.stop > len(words) or any(j in used for j in span):
+                continue
+            form = " ".join(words[j] for j in span)
+            if any(c in form for c in ",#") or all(x in COMMON for x in form.split()):
+                continue
+            hit = process.extractOne(form, names, scorer=fuzz.ratio, score_cutoff=88)
+            if hit and len(hit[0].split()) == size:
+                f, v = lex.people[hit[0]]
+                out.append(Span(span.start, span.stop, "attr", f, v, float(hit[1])))
+                used.update(span)
+                break
+    return out
+
+
+def _use_phrase(words: list[str], phrase: str, used: set[int]) -> None:
+    """Mark the tokens of ``phrase`` (normalised words) as read."""
+    target = phrase.split()
+    k = len(target)
+    for s in range(len(words) - k + 1):
+        if words[s:s + k] == target:
+            used.update(range(s, s + k))
+            return
 
 
 def _negated(words: list[str], start: int, spans: list[Span]) -> bool:
@@ -546,7 +628,8 @@ _HEARD = re.compile(r"\b(heard|hear) (it|that|this|that one|it's|its|is)\b|^no,?
 
 def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
     """Turn kind by cue words; the bool says whether the rules are confident."""
-    has_slots = bool(req.include or req.exclude or req.year_min or req.year_max or req.titles)
+    has_slots = bool(req.include or req.exclude or req.year_min or req.year_max or req.titles
+                     or req.ranges or req.audience)
     asks = re.search(r"\b(recommend|suggest|suggestions?|looking for|something|anything|any "
                      r"(good )?(movies?|films?|ideas)|what should|can you|could you|give me|"
                      r"show me|movies like|films like|similar|what else|anything else|what "
@@ -554,7 +637,7 @@ def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
     if _MORE_Q.search(norm) and not (has_slots or req.refs or req.feedback):
         return "refine", True  # "can you think of more?": more of the same
     if not asks and not req.include and not req.exclude and not req.year_min \
-            and not req.year_max:
+            and not req.year_max and not req.ranges and not req.audience:
         if _CHAT_TURN.search(norm) and not req.titles:
             return "chitchat", True
         if _MORE_Q.search(norm) and not req.titles:

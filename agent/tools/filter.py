@@ -58,6 +58,13 @@ class FilterItems(Tool):
             "year_max": {"type": "integer", "description": "latest year, inclusive"},
             "exclude_items": {"type": "array", "items": {"type": "string"},
                               "description": "item ids to leave out"},
+            "ranges": {"type": "object",
+                       "additionalProperties": {"type": "array", "minItems": 2, "maxItems": 2,
+                                                "items": {"type": ["number", "null"]}},
+                       "description": "number field -> [lowest, highest], null for open, "
+                                      "e.g. {\"runtime\": [null, 120]}"},
+            "audience": {"type": "string",
+                         "description": "only items suiting this audience, e.g. 'child'"},
             "show": {"type": "integer", "minimum": 0, "maximum": MAX_SHOWN, "default": 10,
                      "description": "how many of the matching items to list"},
         },
@@ -75,9 +82,28 @@ class FilterItems(Tool):
         if lo is not None and hi is not None and lo > hi:
             raise ToolError(f"filter_items: year_min {lo} is after year_max {hi}")
         skip = resolve_items(cat, args.get("exclude_items", []))
+        ranges = {}
+        for fld, bounds in (args.get("ranges") or {}).items():
+            if fld not in cat.numbers:
+                raise ToolError(f"filter_items: ranges: '{fld}' is not a number field; "
+                                f"number fields: {', '.join(cat.numbers) or 'none'}")
+            a, b = bounds
+            if a is not None and b is not None and a > b:
+                raise ToolError(f"filter_items: ranges: {fld} lowest {a} is above highest {b}")
+            ranges[fld] = (a, b)
+        within = ctx.bus.sorted_items()
+        if args.get("audience"):
+            from recsys.audience import suitable
+            from recsys.errors import UnknownNameError
+
+            try:
+                ok = np.flatnonzero(suitable(cat, str(args["audience"])))
+            except UnknownNameError as e:
+                raise ToolError(f"filter_items: audience: {e}") from None
+            within = ok if within is None else np.intersect1d(within, ok)
         found = filter_items(ctx.db(), cat.name, include=inc, exclude=exc, year_min=lo,
-                             year_max=hi, within=as_ids(ctx.bus.sorted_items()),
-                             exclude_items=as_ids(skip))
+                             year_max=hi, within=as_ids(within),
+                             exclude_items=as_ids(skip), ranges=ranges)
         if ctx.bus.items is not None:  # keep the order the previous tool ranked them in
             found = ctx.bus.items[np.isin(ctx.bus.items, found)]
         ctx.bus.set(found)

@@ -11,8 +11,10 @@ from agent.tools.items import ITEM_REF, card, resolve_item
 
 class LookupItem(Tool):
     name = "lookup_item"
-    description = ("Facts about one item from the catalog: id, title, year and its "
-                   "attribute values by field. Use it before stating anything about an item.")
+    description = ("Facts about one item from the catalog: id, title, year, its attribute "
+                   "values by field (genre, people, ratings), numbers such as runtime and "
+                   "free text such as an overview. Use it before stating anything about an "
+                   "item.")
     inputs = {
         "type": "object",
         "properties": {"item": ITEM_REF,
@@ -31,4 +33,11 @@ class LookupItem(Tool):
                              for f, v in cat.item_attributes(i).items()}
         if cat.texts[i]:
             out["text"] = str(cat.texts[i])
+        numbers = {f: v for f in cat.numbers if (v := cat.number(f, i)) is not None}
+        if numbers:
+            out["numbers"] = {f: {"value": v, "unit": cat.info(f).unit} for f, v in
+                              numbers.items()}
+        notes = {f: t for f in cat.notes if (t := cat.note(f, i))}
+        if notes:
+            out["notes"] = notes
         return out

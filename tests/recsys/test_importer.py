@@ -154,7 +154,8 @@ interactions:
     r = import_catalog(tmp_path / "shop.yaml", settings)
     assert (r.n_items, r.n_users, r.n_interactions) == (2, 2, 3)
     cat = load_catalog(get_engine(settings.database_url), "shop")
-    assert cat.texts == ["A lamp.", None] and cat.item_attributes(0)["tag"] == ["light", "desk"]  # list order kept
+    # a list keeps its order (billing order for cast)
+    assert cat.texts == ["A lamp.", None] and cat.item_attributes(0)["tag"] == ["light", "desk"]
     (tmp_path / "likes.json").write_text('{\n "7": ["a"],\n "8": ["zz"]\n}')
     with pytest.raises(CatalogValidationError, match="likes.json:3: field 'value': item 'zz'"):
         import_catalog(tmp_path / "shop.yaml", settings)

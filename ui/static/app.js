@@ -228,7 +228,14 @@ function card(c, k) {
   h.textContent = `${k + 1}. ${c.title}${c.year && !c.title.includes(`(${c.year})`) ? ` (${c.year})` : ""}`;
   const attrs = document.createElement("div");
   attrs.className = "attrs";
-  attrs.textContent = Object.entries(c.attributes || {}).map(([f, v]) => `${f}: ${v.join(", ")}`).join(" · ");
+  // the catalog's own wording ("directed by ...", "117 minutes"); older servers send attributes only
+  attrs.textContent = c.details
+    ? c.details.join(" · ")
+    : Object.entries(c.attributes || {}).map(([f, v]) => `${f}: ${v.join(", ")}`).join(" · ");
+  const about = document.createElement("p");
+  about.className = "about";
+  about.textContent = c.about || "";
+  about.hidden = !c.about;
   const react = row([
     ["like", "like", () => feedback(c.id, "like")], ["dislike", "dislike", () => feedback(c.id, "dislike")],
     ["seen", "seen", () => feedback(c.id, "seen")], ["why?", "why", () => why(c.id, li)],
@@ -238,7 +245,7 @@ function card(c, k) {
     ["↑", "up", () => move(k, -1)], ["↓", "down", () => move(k, 1)],
     ["remove", "remove", () => remove(k)], ["swap", "swap", () => send(`swap number ${k + 1}`)],
   ]);
-  li.append(h, attrs, react, edit);
+  li.append(h, attrs, about, react, edit);
   return li;
 }
 
