@@ -238,14 +238,15 @@ class Catalog:
         """All attribute values of one item, by field."""
         return {name: a.of(item) for name, a in self.attributes.items()}
 
-    def describe(self, item: int, *, max_values: int = 8) -> str:
+    def describe(self, item: int, *, max_values: int = 8, title: bool = True,
+                 people: bool = True) -> str:
         """Text used to embed an item: title, year, categorical fields and people, the free
         text (an overview), then keywords and tags. The encoder reads only the first ~256
         word pieces, so what says most about an item comes first."""
         parts = [self.titles[item]]
         if (y := self.year(item)) is not None and str(y) not in self.titles[item]:
             parts.append(f"({y})")
-        head = " ".join(parts) + "."
+        head = " ".join(parts) + "." if title else ""
         attrs = {n: v for n, v in self.item_attributes(item).items()
                  if v and self.info(n).embed}
         people_cap = min(max_values, 3)  # the leads, not the whole billing
@@ -256,13 +257,13 @@ class Catalog:
         first = [line(n, v, max_values) for n, v in attrs.items()
                  if self.info(n).kind == "categorical"]
         first += [line(n, v, people_cap) for n, v in attrs.items()
-                  if self.info(n).kind == "people"]
+                  if people and self.info(n).kind == "people"]
         text = [str(t) for t in [self.texts[item], *(self.note(n, item) for n in self.notes)]
                 if t]
         # keywords are many and short: twice the cap, they are what a wish is made of
         last = [line(n, v, 2 * max_values) for n, v in attrs.items()
                 if self.info(n).kind == "keywords"]
-        return " ".join([head, *first, *text, *last])
+        return " ".join(p for p in [head, *first, *text, *last] if p)
 
     def items_by_ids(self, ext_ids: Sequence[str]) -> np.ndarray:
         return np.array([self.item(x) for x in ext_ids], dtype=np.int32)

@@ -27,6 +27,7 @@ from recsys.ranked import Ranked
 if TYPE_CHECKING:
     from recsys.catalog import Catalog
     from recsys.embeddings import Encoder
+    from recsys.lexical import LexicalIndex
     from recsys.settings import Settings
 
 IndexKind = Literal["flat", "ivf", "hnsw"]
@@ -206,7 +207,7 @@ class VectorIndex:
 
 # --- semantic search over item texts -------------------------------------------------------
 
-_FORMAT = 1  # bump when the cache layout changes, so old caches are rebuilt
+_FORMAT = 2  # bump when the cache layout or the embedded text changes: old caches rebuild
 
 
 def top_positions(scores: np.ndarray, k: int) -> np.ndarray:
@@ -228,15 +229,34 @@ class SemanticIndex:
     embeddings: np.ndarray  # (n_items, d) float32, unit rows
     index: VectorIndex
     path: Path | None = None
+    lexical: LexicalIndex | None = None  # BM25 over the same texts, for hybrid search
 
     def __len__(self) -> int:
         return len(self.embeddings)
 
     def search(self, text: str, k: int = 10, *, candidates: Sequence[int] | None = None,
                exclude: Sequence[int] = ()) -> Ranked:
-        """Items whose text is closest in meaning to ``text`` (cosine), best first."""
+        """Items whose text is closest to ``text``, best first: by meaning (cosine) fused by
+        reciprocal rank with the words they share (BM25) when the index has both; the
+        scores are then fused ranks (higher is better), not cosines."""
         query = self.encoder.encode([text], progress=False)[0]
-        return self.search_vector(query, k, candidates=candidates, exclude=exclude)
+        if self.lexical is None:
+            return self.search_vector(query, k, candidates=candidates, exclude=exclude)
+        from recsys.lexical import fuse
+
+        pool = max(k, 500)
+        dense = self.search_vector(query, pool, candidates=candidates, exclude=exclude)
+        lex = self.lexical.scores(text)
+        excl = np.unique(np.asarray(exclude, dtype=np.int64))
+        cand = None
+        if candidates is not None:
+            cand = np.unique(np.asarray(candidates, dtype=np.int64))
+            cand = cand[~np.isin(cand, excl)]
+        elif len(excl):
+            lex = lex.copy()
+            lex[excl] = 0.0
+        ids, scores = fuse(dense.ids, lex, k, pool=pool, candidates=cand)
+        return Ranked(ids, scores)
 
     def similar_items(self, item: int, k: int = 10) -> Ranked:
         """Items whose text is closest to that of ``item`` (the item itself left out)."""
@@ -303,6 +323,7 @@ def semantic_index(catalog: Catalog, settings: Settings, *, encoder: Encoder | N
     sem = _load_cached(path, catalog, encoder)
     if sem is None:
         sem = _build(path, catalog, encoder, progress, kind)
+    sem.lexical = _lexical(path, catalog)
     with _MEMO_LOCK:
         stale = [k for k in _MEMO if Path(k).parent == root
                  and not k.endswith(f"-{catalog.fingerprint}")]
@@ -310,6 +331,32 @@ def semantic_index(catalog: Catalog, settings: Settings, *, encoder: Encoder | N
             del _MEMO[key]
         _MEMO[str(path)] = sem
     return sem
+
+
+def _lexical(path: Path, catalog: Catalog) -> LexicalIndex:
+    """The BM25 index of the same texts, cached beside the embeddings (rebuilt if unreadable;
+    ~1 s for 10k items)."""
+    from recsys.lexical import LexicalIndex
+
+    file = path / "lexical.npz"
+    if file.is_file():
+        try:
+            lex = LexicalIndex.load(str(file))
+            if lex.weights.shape[0] == catalog.n_items:
+                return lex
+        except (OSError, ValueError):
+            pass
+    # without titles: a wish for "a rainy Sunday" is not a wish for "Bloody Sunday"
+    lex = LexicalIndex.build([catalog.describe(i, title=False)
+                              for i in range(catalog.n_items)])
+    try:
+        tmp = path / ".lexical.npz"
+        lex.save(str(tmp))
+        os.replace(tmp, file)
+        os.replace(str(tmp) + ".vocab.npy", str(file) + ".vocab.npy")
+    except OSError:
+        pass  # a read-only cache: kept in memory only
+    return lex
 
 
 def _remove_stale(root: Path, fingerprint: str) -> None:
@@ -354,7 +401,9 @@ def _load_cached(path: Path, catalog: Catalog, encoder: Encoder) -> SemanticInde
 
 def _build(path: Path, catalog: Catalog, encoder: Encoder, progress: bool | None,
            kind: str) -> SemanticIndex:
-    texts = [catalog.describe(i) for i in range(catalog.n_items)]
+    # meaning without names: cast lists dilute what a film is about ("space horror" finds
+    # Alien 5th without them, 21st with); names are matched by words (BM25) and filters
+    texts = [catalog.describe(i, people=False) for i in range(catalog.n_items)]
     emb = encoder.encode(texts, progress=progress)
     if emb.ndim != 2 or len(emb) != catalog.n_items:
         raise ModelError(f"encoder {encoder.name} returned shape {emb.shape} "

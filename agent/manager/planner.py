@@ -84,7 +84,16 @@ class RulePlanner:
                 return
         if c.free_text:
             query = _plain(c.free_text)
-            self.call(ctx, emit, "search_items", {"query": query, "k": 200, "show": 0})
+            self.call(ctx, emit, "search_items", {"query": query, "k": 100, "show": 0})
+            # how well each found item fits the wish ranks too (best first, falling to 0):
+            # "documentaries about music" puts the music documentaries first, not the most
+            # popular documentaries that merely made the cut
+            found = ctx.bus.items
+            if found is not None and len(found):
+                ids = np.asarray(found)
+                mask = np.zeros(ctx.catalog.n_items, np.float32)
+                mask[ids] = np.linspace(3.0, 0.0, len(ids), dtype=np.float32)
+                ctx.boosts = (*ctx.boosts, mask)
             # the genres of what the wish describes rank up too ("darker" -> Thriller, Crime)
             ctx.boosts = (*ctx.boosts, *self._related(ctx, {"": [query]}))
         r = self.call(ctx, emit, "rank_items", {"n": n})
@@ -129,23 +138,32 @@ class RulePlanner:
 
     @staticmethod
     def _text_near(ctx: ToolContext, n: int = 100) -> list[np.ndarray]:
-        """Items close in description to what the request is "like" (content, beside the
-        ratings' neighbours): "like Amelie" finds whimsical romances, not just popular hits."""
+        """Items close in content to what the request is "like", beside the ratings'
+        neighbours: by description (embeddings) and by the catalog values they share
+        (genres, keywords, tags, people). "Like Amelie" finds whimsical French comedies, not
+        the popular hits its raters also rated; either alone drifts (a description shares
+        words more than kind: "Toy Story" reads close to "Toy Soldiers")."""
         from recsys.errors import TastebudError
 
         out = []
         for seed in ctx.request:
             try:
-                near = ctx.semantic_index().similar_items(int(seed), n)
+                found = [ctx.semantic_index().similar_items(int(seed), n)]
             except TastebudError:
-                continue
-            if not len(near.ids):
-                continue
-            sc = near.scores.astype(np.float32)
-            lo, hi = float(sc.min()), float(sc.max())
-            mask = np.zeros(ctx.catalog.n_items, np.float32)
-            mask[near.ids] = (sc - lo) / (hi - lo) if hi > lo else 1.0
-            out.append(2.0 * mask)
+                found = []
+            for near in found:  # cosines of embeddings bunch up: spread them
+                if not len(near.ids):
+                    continue
+                sc = near.scores.astype(np.float32)
+                lo, hi = float(sc.min()), float(sc.max())
+                mask = np.zeros(ctx.catalog.n_items, np.float32)
+                mask[near.ids] = (sc - lo) / (hi - lo) if hi > lo else 1.0
+                out.append(2.0 * mask)
+            shared = _content_near(ctx.catalog, int(seed), n)
+            if len(shared.ids):  # cosines of shared values: 1 for the closest, as they are
+                mask = np.zeros(ctx.catalog.n_items, np.float32)
+                mask[shared.ids] = shared.scores / max(float(shared.scores.max()), 1e-9)
+                out.append(2.0 * mask)
         return out
 
     @staticmethod
@@ -225,6 +243,42 @@ class RulePlanner:
         """Ask before recommending only when nothing at all is known about the person."""
         return (ctx.user is None and conv.constraints.empty and not conv.liked
                 and not conv.mentions and not conv.shown and conv.questions < MAX_ASK)
+
+
+def _content_near(catalog: Any, item: int, n: int) -> Any:
+    """The ``n`` items sharing most of ``item``'s catalog values (genres, keywords, tags,
+    people), by cosine over idf-weighted values."""
+    from recsys.ranked import Ranked
+
+    m = _content_matrix(catalog)
+    sims = np.asarray((m @ m[item].T).todense()).ravel()
+    sims[item] = -1.0
+    n = min(n, len(sims) - 1)
+    top = np.argpartition(-sims, n)[:n] if n < len(sims) - 1 else np.arange(len(sims))
+    top = top[np.argsort(-sims[top])]
+    top = top[sims[top] > 0]
+    return Ranked(top.astype(np.int32), sims[top].astype(np.float32))
+
+
+def _content_matrix(catalog: Any) -> Any:
+    """Items x (field, value), idf-weighted, unit rows; built once per catalog."""
+    import scipy.sparse as sp
+
+    key = "_content_matrix"
+    if key not in catalog.__dict__:
+        blocks = []
+        for f, a in catalog.attributes.items():
+            info = catalog.info(f)
+            if not info.embed or info.kind not in ("categorical", "keywords", "people"):
+                continue
+            b = (a.matrix > 0).astype(np.float32).tocsc()
+            df = np.diff(b.indptr).astype(np.float32)
+            idf = np.where(df > 1, np.log(catalog.n_items / np.maximum(df, 1)), 0.0)
+            blocks.append(b @ sp.diags(idf.astype(np.float32)))
+        m = sp.hstack(blocks).tocsr() if blocks else sp.csr_matrix((catalog.n_items, 1))
+        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        catalog.__dict__[key] = (sp.diags(1 / np.maximum(norms, 1e-9)) @ m).tocsr()
+    return catalog.__dict__[key]
 
 
 def _genre_field(ctx: ToolContext) -> str | None:

@@ -12,8 +12,9 @@ _NUM = {"a": 1.0, "an": 1.0, "one": 1.0, "two": 2.0, "three": 3.0, "four": 4.0,
 _UPPER = r"(?:under|less than|shorter than|no longer than|not longer than|no more than|" \
          r"not more than|at most|max|maximum|up to|below|within|tops)"
 _LOWER = r"(?:over|more than|longer than|at least|above)"
+# "two hours", "one and a half hours", "an hour and a half"
 _AMOUNT = r"(\d+(?:\.\d+)?|a|an|one|two|three|four|ninety|hundred)( and a half)? " \
-          r"(hours?|hrs?|h|minutes?|mins?|m)\b"
+          r"(hours?|hrs?|h|minutes?|mins?|m)\b( and a half)?"
 _BOUND = re.compile(rf"\b({_UPPER}|{_LOWER}) {_AMOUNT}")
 _TRAILING = re.compile(rf"\b{_AMOUNT} (or less|or shorter|max|tops|or more|or longer)\b")
 _SHORT = re.compile(r"\b(not too long|nothing too long|something short|a short one|"
@@ -37,15 +38,15 @@ def durations(norm: str, lex: Lexicon, req: Request) -> list[str]:
     lo = hi = None
     used = []
     for m in _BOUND.finditer(norm):
-        v = _minutes(m.group(2), m.group(3), m.group(4))
+        v = _minutes(m.group(2), m.group(3) or m.group(5), m.group(4))
         if re.fullmatch(_LOWER, m.group(1)):
             lo = v
         else:
             hi = v
         used.append(m.group(0))
     for m in _TRAILING.finditer(norm):
-        v = _minutes(m.group(1), m.group(2), m.group(3))
-        if m.group(4) in ("or more", "or longer"):
+        v = _minutes(m.group(1), m.group(2) or m.group(4), m.group(3))
+        if m.group(5) in ("or more", "or longer"):
             lo = v
         else:
             hi = v

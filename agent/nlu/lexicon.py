@@ -159,6 +159,7 @@ class Lexicon:
     people: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (field, value)
     has_years: bool = True  # decades and years mean something in this catalog
     filler: frozenset[str] = frozenset()  # the catalog's words for its items ("movie")
+    topic_words: frozenset[str] = frozenset()  # one-word keywords on >= 5 items (searchable)
     max_attr_len: int = 1
     max_title_len: int = 1
 
@@ -231,6 +232,13 @@ class Lexicon:
                     lex.people.setdefault(key, (f, v))
         lex.has_years = has_years
         lex.filler = frozenset(catalog.words.filler)
+        topics = set()
+        for f in catalog.fields_of_kind("keywords"):
+            a = catalog.attributes[f]
+            counts = np.diff(a.by_value.indptr)
+            topics |= {normalize(v) for j, v in enumerate(a.values)
+                       if counts[j] >= 5 and " " not in normalize(v)}
+        lex.topic_words = frozenset(t for t in topics if t and t not in STOP_TAGS)
         n = catalog.n_items
         counts = np.bincount(catalog.interactions.items, minlength=n) if n else np.zeros(0)
         lex.popularity = counts.astype(np.float64)

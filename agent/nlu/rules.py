@@ -148,8 +148,41 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
             and all(f != lex.genre_field for f in req.include):
         # "Hope you're well": a greeting whose words happen to be tags
         req.include, kind, sure = {}, "chitchat", True
+    if kind in ("recommend", "refine") and not req.free_text and not req.feedback and (
+            req.include or req.exclude or req.audience or req.ranges):
+        # words of the wish no rule read ("a cozy animated movie for the holidays"): the
+        # search reads them; without this, "cozy" and "holidays" would be lost
+        rest = _leftover(words, used, lex)
+        if rest:
+            # the search reads the whole wish ("dark space horror strong heroine"), not the
+            # one word no rule took: meaning lives in the combination
+            req.free_text = " ".join(
+                w for w in words if w.isalpha() and w not in COMMON and w not in REQUEST_WORDS
+                and w not in lex.filler and w not in NEG) or rest
     req.kind = kind
     return Parse(req, sure, used, words)
+
+
+# Words of the request itself, not of what is wished for.
+REQUEST_WORDS = wordset("""recommend recommends recommendation recommendations recomend suggest
+suggestion suggestions similar looking watch watching tonight early late mid between released
+made only instead rather prefer else maybe actually ones something anything please mood feel
+films movies movie film flick flicks ideally kinda sure want would could should really
+hours hour minutes minute long short think thinking another kind type sort stuff things thing
+great good cool nice awesome interesting favorite favourite enjoy enjoyed love loved liked
+seen watched heard help maybe perhaps some other recently lately today weekend evening
+chance wonder interested finding
+""")
+
+
+def _leftover(words: list[str], used: set[int], lex: Lexicon) -> str | None:
+    """Unread words that the catalog's keywords know (the side data's single-word keywords,
+    "holiday", "dragon", which are no phrases of their own), as one search phrase."""
+    left = [w for i, w in enumerate(words) if i not in used and w.isalpha() and len(w) > 3
+            and w not in COMMON and w not in REQUEST_WORDS and w not in lex.filler
+            and w not in NEG and w not in SOFT and w not in LIKE and w not in DISLIKE
+            and (w in lex.topic_words or w.rstrip("s") in lex.topic_words)]
+    return " ".join(left[:6]) or None
 
 
 # --------------------------------------------------------------------------- titles

@@ -170,7 +170,7 @@ def test_semantic_index_is_cached_on_disk(tiny_catalog: Catalog, settings: Setti
     name = f"hashing-32-{tiny_catalog.fingerprint}"
     assert first.path == settings.indexes_dir / "synthetic" / name
     assert sorted(p.name for p in first.path.iterdir()) == [
-        "embeddings.npy", "index.faiss", "meta.json"]
+        "embeddings.npy", "index.faiss", "lexical.npz", "lexical.npz.vocab.npy", "meta.json"]
     assert semantic_index(tiny_catalog, settings, encoder=enc) is first  # same process
     clear_memory_cache()
     second = semantic_index(tiny_catalog, settings, encoder=enc)  # from disk
@@ -229,14 +229,17 @@ def sem(tiny_catalog: Catalog, settings: Settings) -> SemanticIndex:
 
 
 def test_search_matches_brute_force(sem: SemanticIndex, tiny_catalog: Catalog) -> None:
-    res = sem.search("genre: Horror. tag: tag05", k=8)
     q = sem.encoder.encode(["genre: Horror. tag: tag05"])[0]
+    res = sem.search_vector(q, k=8)  # the dense part alone
     exact = np.asarray(sem.embeddings) @ q
     assert res.ids.dtype == np.int32 and res.scores.dtype == np.float32 and len(res) == 8
     np.testing.assert_allclose(res.scores, np.sort(exact)[::-1][:8], rtol=1e-5, atol=1e-6)
-    # the hashed words find the genre: most hits are horror items
+    # meaning and words fused: the hashed words and the word "horror" find the genre
+    hybrid = sem.search("genre: Horror. tag: tag05", k=8)
+    assert sem.lexical is not None and len(hybrid) == 8
+    assert np.all(np.diff(hybrid.scores) <= 0)
     horror = set(tiny_catalog.attributes["genre"].items_with("Horror").tolist())
-    assert sum(i in horror for i in res.ids) >= 6
+    assert sum(i in horror for i in hybrid.ids) >= 6
 
 
 def test_candidates_and_exclude(sem: SemanticIndex) -> None:
@@ -244,9 +247,10 @@ def test_candidates_and_exclude(sem: SemanticIndex) -> None:
     res = sem.search("genre: Horror", k=4, candidates=cands, exclude=[13, 50])
     assert len(res) == 4 and set(res.ids) <= set(cands) - {13}
     q = sem.encoder.encode(["genre: Horror"])[0]
+    dense = sem.search_vector(q, k=4, candidates=cands, exclude=[13, 50])
     allowed = np.array([5, 9, 17, 21, 40, 41])
     s = np.asarray(sem.embeddings)[allowed] @ q
-    assert res.ids.tolist() == allowed[np.lexsort((allowed, -s))][:4].tolist()
+    assert dense.ids.tolist() == allowed[np.lexsort((allowed, -s))][:4].tolist()
     # more asked than allowed: all of them
     assert sorted(sem.search("x", k=50, candidates=cands, exclude=[13]).ids) == [
         5, 9, 17, 21, 40, 41]
