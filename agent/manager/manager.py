@@ -565,8 +565,9 @@ class Manager:
         unknown = out.unknown_titles
         if main == Act.THANKS_BYE:
             out.action = "ack"
-            out.notes.append("You're welcome, enjoy the film!" if re.search(
-                r"\b(thank|thx|cheers)", text, re.I) else "Bye, enjoy the film!")
+            thing = cat.words.item if cat.words.item != "item" else "pick"
+            out.notes.append(f"You're welcome, enjoy the {thing}!" if re.search(
+                r"\b(thank|thx|cheers)", text, re.I) else f"Bye, enjoy the {thing}!")
             return
         if main in (Act.CHITCHAT, Act.NEGATE_SEED):
             out.action = "unknown" if unknown else "chat"

@@ -107,9 +107,18 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
         parts.append("I couldn't find that in the catalog.")
     if (out.action == "chat" or (out.action == "unknown" and not out.unknown_titles)
             or (out.action == "ack" and not out.replaced and not parts)):
-        parts.append("Tell me what you're in the mood for (a genre, a decade, or a title "
-                     "you liked) and I'll find something.")
+        parts.append(_prompt_for_taste(catalog))
     return " ".join(parts)
+
+
+def _prompt_for_taste(catalog: Catalog) -> str:
+    """What to ask for, in the catalog's terms: decades only where items have years."""
+    w = catalog.words
+    one = w.item if w.item != "item" else "one"
+    kinds = "a genre, a decade," if w.years and bool((catalog.years > 0).any()) else \
+        "a style, a tag,"
+    return (f"Tell me what you're in the mood for ({kinds} or a {one} you liked) and I'll "
+            "find something.")
 
 
 def _question(fld: str, value: str, catalog: Catalog) -> str:
