@@ -143,6 +143,15 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
         terms="MIT (CFCRS code release), built on ReDial (CC BY 4.0)",
     ),
     Dataset(
+        name="movietweetings-100k",
+        title="MovieTweetings 100K snapshot (2013): ratings 0-10 by IMDb id, from tweets",
+        files={"ratings.dat": "c0dd868c2632d10002ebc928ddc5345f33adeaa59eca52c2941c26a2c5e36fd6",
+               "movies.dat": "e63fb84bc734e3c574f135634a40d3cbafab22b8f94f5fc0b80f80d1d2076efc"},
+        mirror_path="movies-extra/movietweetings-100k",
+        url=None,
+        terms="research use; cite Dooms, De Pessemier and Martens, CrowdRec 2013",
+    ),
+    Dataset(
         name="movielens-genome-tags",
         title="MovieLens 25M movies with their top-5 tag-genome tags",
         files={"movies_w_keywords.csv":

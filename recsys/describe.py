@@ -11,24 +11,25 @@ def details(catalog: Catalog, item: int) -> list[str]:
     """Short lines a person scans: categorical values, people with their labels ("directed
     by Ridley Scott"), numbers with units ("117 minutes"). Tags and keywords stay off the
     card: raw user tags read as noise ("in netflix queue")."""
-    out: list[str] = []
-    attrs = catalog.item_attributes(item)
+    attrs = {n: v for n, v in catalog.item_attributes(item).items()
+             if v and catalog.info(n).kind != "keywords"}
+    kinds: dict[str, list[str]] = {"plain": [], "number": [], "labelled": [], "people": []}
     for name, values in attrs.items():
         info = catalog.info(name)
-        if not values or info.kind == "keywords":
-            continue
         if info.kind == "people":
-            out.append(f"{info.label or name} {', '.join(values[:3])}")
+            kinds["people"].append(f"{info.label or name} {', '.join(values[:3])}")
         elif info.label:
-            out.append(f"{info.label} {', '.join(values[:3])}")
+            kinds["labelled"].append(f"{info.label} {', '.join(values[:3])}")
         else:
-            out.append(", ".join(values[:4]))
+            kinds["plain"].append(", ".join(values[:4]))
     for name in catalog.numbers:
         v = catalog.number(name, item)
         if v is not None:
             unit = catalog.info(name).unit
-            out.append(f"{v:g} {unit}" if unit else f"{name} {v:g}")
-    return out
+            kinds["number"].append(f"{v:g} {unit}" if unit else f"{name} {v:g}")
+    # what it is, how long, rated, then who made it (the director before the cast)
+    kinds["people"].sort(key=lambda line: not line.startswith("direct"))
+    return [*kinds["plain"], *kinds["number"], *kinds["labelled"], *kinds["people"]]
 
 
 def about(catalog: Catalog, item: int) -> str | None:

@@ -484,6 +484,11 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
     cols_: dict[str, list[Any]] = {k: [] for k in ("u", "i", "r", "w", "t", "s")}
     has = {"r": False, "t": False, "s": False}
     for f in spec.interactions:
+        lookup_item: Callable[[str], int | None] = index.get
+        if f.via:  # items named by an external id (MovieTweetings by IMDb id)
+            norm = _norm_key(f.normalize)
+            ext_items = {norm(x): found[0] for x, found in by_key[f.via].items() if norm(x)}
+            lookup_item = lambda x, m=ext_items, nm=norm: m.get(nm(x))  # noqa: E731
         needed = [f.user, f.item] + [c for c in (f.rating, f.weight, f.timestamp) if c]
         has["r"] |= f.rating is not None
         has["t"] |= f.timestamp is not None
@@ -499,9 +504,13 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
                 problems.add(bad)
                 continue
             r, w, t = parsed
+            if f.rescale_to and f.rating_scale and not math.isnan(r):
+                (lo, hi), (to_lo, to_hi) = f.rating_scale, f.rescale_to
+                r = to_lo + (r - lo) * (to_hi - to_lo) / (hi - lo)
+            u = f.user_prefix + u
             for raw in raw_items:
                 ext = _text(raw)
-                item = index.get(ext)
+                item = lookup_item(ext)
                 if item is None:
                     unknown(f, line, f.item, ext)
                     continue

@@ -214,10 +214,20 @@ class InteractionsSpec(FileSpec):
     cap: float | None = Field(None, gt=0, description="For transform = 'cap'.")
     rating_scale: tuple[float, float] | None = Field(
         None, description="[lowest, highest]: a rating outside it is a row error.")
+    rescale_to: tuple[float, float] | None = Field(
+        None, description="Map rating_scale linearly onto this one (MovieTweetings' 0-10 "
+                          "onto MovieLens' 0.5-5), so one threshold means one thing.")
+    via: str | None = Field(None, description="Name of a [[keys]] entry: the item column holds "
+                                              "that external id (an IMDb id).")
+    normalize: Literal["none", "digits", "lower"] = "none"
+    user_prefix: str = Field("", description="Prefix for this file's user ids, so users of "
+                                             "another source never merge with the catalog's.")
     on_unknown: OnUnknown = "refuse"
 
     @model_validator(mode="after")
     def _transform(self) -> InteractionsSpec:
+        if self.rescale_to and not self.rating_scale:
+            raise ValueError("rescale_to needs rating_scale = [lowest, highest]")
         if (self.transform == "cap") != (self.cap is not None):
             raise ValueError("transform = 'cap' and cap = N go together")
         if self.rating_scale and not self.rating:
@@ -315,6 +325,10 @@ class CatalogSpec(_Strict):
         if dupes:
             raise ValueError(f"attribute fields defined twice: {sorted(dupes)}")
         keys = {k.name for k in self.keys}
+        for f in self.interactions:
+            if f.via and f.via not in keys:
+                raise ValueError(f"interactions {f.file}: via = '{f.via}' names no [[keys]] "
+                                 f"entry (have: {sorted(keys) or 'none'})")
         for j in self.joins:
             if j.via and j.via not in keys:
                 raise ValueError(f"join {j.file}: via = '{j.via}' names no [[keys]] entry "

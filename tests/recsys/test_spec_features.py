@@ -599,3 +599,58 @@ def test_real_lastfm_2k(mirror: Path, monkeypatch: pytest.MonkeyPatch, settings:
     assert counts == {"train": 65102, "valid": 9120, "test": 18612}
     assert len(lf.user_links["friend"]) == 25434
     assert (lf.words.item, lf.words.years) == ("artist", False)
+
+
+def test_interactions_by_external_key_rescaled_and_prefixed(tmp_path: Path,
+                                                            settings: Settings) -> None:
+    items = "movieId,title\n1,Toy Story (1995)\n2,Jumanji (1995)\n"
+    links = "movieId,imdbId\n1,0114709\n2,113497\n"
+    own = "userId,movieId,rating\n1,1,4.0\n"
+    tweets = "1::0114709::10::1365029107\n1::0113497::0::1365029108\n2::0999999::7::1\n"
+    body = """
+[items]
+file = "movies.csv"
+id = "movieId"
+title = "title"
+[[keys]]
+name = "imdb"
+file = "links.csv"
+item = "movieId"
+key = "imdbId"
+[[interactions]]
+file = "ratings.csv"
+user = "userId"
+item = "movieId"
+rating = "rating"
+[[interactions]]
+file = "tweets.dat"
+format = "dsv"
+delimiter = "::"
+header = false
+columns = ["user", "imdb", "rating", "ts"]
+user = "user"
+item = "imdb"
+via = "imdb"
+normalize = "digits"
+rating = "rating"
+timestamp = "ts"
+rating_scale = [0, 10]
+rescale_to = [0.5, 5]
+user_prefix = "mt:"
+on_unknown = "skip"
+"""
+    r, cat = imported(settings, write(tmp_path, body, {
+        "movies.csv": items, "links.csv": links, "ratings.csv": own, "tweets.dat": tweets}))
+    assert cat.user_ids == ["1", "mt:1"]  # another source's user 1 is another person
+    inter = cat.interactions
+    assert inter.items.tolist() == [0, 0, 1] and inter.ratings is not None
+    np.testing.assert_allclose(inter.ratings, [4.0, 5.0, 0.5])  # 0-10 onto 0.5-5
+    assert r.skipped["tweets.dat"] == {"rows naming an unknown item (skipped)": 1}
+
+
+def test_interactions_via_an_unknown_key_is_a_spec_error(tmp_path: Path,
+                                                         settings: Settings) -> None:
+    body = U_ITEM_SPEC + U_DATA_SPEC + 'via = "imdb"\n'
+    with pytest.raises(SpecError, match="interactions u.data: via = 'imdb' names no"):
+        import_catalog(write(tmp_path, body, {"u.item": U_ITEM.encode("latin-1"),
+                                              "u.data": U_DATA}), settings)
