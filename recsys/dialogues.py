@@ -66,9 +66,15 @@ def _parse(path: Path) -> Iterator[Dialogue]:
                 continue
             try:
                 raw = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DialogueFileError(f"{path.name}:{n}: not JSON ({e})") from None
+            if isinstance(raw, list):  # INSPIRED in UniCRS's layout: a list of turns
+                yield _inspired(raw, path, n)
+                continue
+            try:
                 seeker = raw["initiatorWorkerId"]
                 messages = raw["messages"]
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
+            except (KeyError, TypeError) as e:
                 raise DialogueFileError(f"{path.name}:{n}: not a ReDial dialogue ({e}); each "
                                         "line needs messages and initiatorWorkerId") from None
             turns: list[Turn] = []
@@ -84,6 +90,27 @@ def _parse(path: Path) -> Iterator[Dialogue]:
             names = {str(k): str(v) for k, v in (raw.get("movieMentions") or {}).items()
                      if v}
             yield Dialogue(str(raw.get("conversationId", n)), turns, names)
+
+
+def _inspired(raw: list, path: Path, n: int) -> Dialogue:
+    """An INSPIRED dialogue (Hayati et al. 2020, UniCRS layout): turns with a role
+    (SEEKER / RECOMMENDER) and the movies they name as "Title (Year)". Each name gets an id
+    of its own, so the dialogue reads like a ReDial one."""
+    ids: dict[str, str] = {}
+    turns: list[Turn] = []
+    for t in raw:
+        if not isinstance(t, dict) or "role" not in t:
+            raise DialogueFileError(f"{path.name}:{n}: a list of turns needs a role in each "
+                                    "(INSPIRED's layout) ")
+        is_seeker = str(t["role"]).upper() == "SEEKER"
+        movies = tuple(ids.setdefault(str(m), f"i{len(ids)}") for m in t.get("movie") or [])
+        text = str(t.get("text") or "")
+        if turns and turns[-1].seeker == is_seeker:
+            last = turns[-1]
+            turns[-1] = Turn(is_seeker, f"{last.text}\n{text}", last.movies + movies)
+        else:
+            turns.append(Turn(is_seeker, text, movies))
+    return Dialogue(f"{path.stem}:{n}", turns, {v: k for k, v in ids.items()})
 
 
 class TitleMapper:

@@ -50,3 +50,27 @@ def test_title_mapper_tolerates_articles_subtitles_and_wrong_years() -> None:
     assert m("Titanic (2012)") == 3  # ReDial's lookup picked another film of the name
     assert m("Avengers: Infinity War (2018)") == 5
     assert m("Heat") == 4 and m("Blorptastic Voyage (2001)") is None
+
+
+def test_inspired_layout_reads_as_dialogues(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from recsys.dialogues import read_dialogues
+
+    turns = [{"text": "Hi! What do you like?", "role": "RECOMMENDER", "movie": []},
+             {"text": "I loved Joker", "role": "SEEKER", "movie": ["Joker (2019)"]},
+             {"text": "and Heat", "role": "SEEKER", "movie": ["Heat (1995)"]},
+             {"text": "Try Knives Out", "role": "RECOMMENDER", "movie": ["Knives Out (2019)"]}]
+    path = tmp_path / "inspired.jsonl"
+    path.write_text(json.dumps(turns) + "\n")
+    (d,) = read_dialogues(path)
+    assert [t.seeker for t in d.turns] == [False, True, False]
+    assert [d.names[m] for m in d.turns[1].movies] == ["Joker (2019)", "Heat (1995)"]
+    assert [d.names[m] for m in d.turns[2].movies] == ["Knives Out (2019)"]
+    path.write_text(json.dumps([{"text": "no role"}]) + "\n")
+    import pytest
+
+    from recsys.dialogues import DialogueFileError
+
+    with pytest.raises(DialogueFileError, match="role"):
+        read_dialogues(path)
