@@ -275,6 +275,8 @@ class WordsSpec(_Strict):
     items: str = "items"
     filler: list[str] = Field(default_factory=list, description="e.g. 'film', 'flick'.")
     years: bool = Field(True, description="Whether decades and years mean anything here.")
+    example: str = Field("", max_length=80, description="A request to show as the chat's "
+                                                      "placeholder, in this catalog's terms.")
 
 
 class AudienceSpec(_Strict):

@@ -85,6 +85,7 @@ def test_another_users_session_is_not_found(client: TestClient) -> None:
 def test_catalogs_and_items(client: TestClient) -> None:
     (cat,) = client.get("/api/catalogs").json()
     assert cat["name"] == "movies" and cat["default"] and cat["items"] == 60
+    assert cat["item_word"] == "items" and cat["example"] == ""  # a catalog saved without a spec
     hits = client.get("/api/items", params={"q": "crimson"}).json()
     assert len(hits) == 10 and all("Crimson" in h["title"] for h in hits[:6])  # titles first
     assert len(client.get("/api/items", params={"q": "crimson", "limit": 3}).json()) == 3

@@ -33,7 +33,7 @@ class Services:
         loaded = set(self.pool.loaded())
         return [{"name": c.name, "title": c.title or c.name, "items": c.n_items,
                  "users": c.n_users, "loaded": c.name in loaded,
-                 "default": c.name == self.settings.catalog}
+                 "default": c.name == self.settings.catalog, **_words(c.spec_json)}
                 for c in sorted(list_catalogs(get_engine(self.settings.database_url)),
                                 key=lambda c: c.name)]
 
@@ -89,3 +89,15 @@ class Services:
         index = manager.catalog.item_index
         return [manager.card(index[i], k + 1) for k, i in enumerate(
             [i for i in item_ids if i in index])]
+
+
+def _words(spec_json: str) -> dict[str, str]:
+    """What the catalog calls its items and an example request, from its stored spec."""
+    import json
+
+    try:
+        words = json.loads(spec_json or "{}").get("words") or {}
+    except (ValueError, AttributeError):
+        words = {}
+    return {"item_word": str(words.get("items") or "items"),
+            "example": str(words.get("example") or "")}

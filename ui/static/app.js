@@ -62,9 +62,17 @@ async function loadCatalogs() {
   }
   const wanted = cats.find((c) => c.name === state.catalog) || cats.find((c) => c.default) || cats[0];
   if (wanted) { sel.value = wanted.name; state.catalog = wanted.name; }
+  state.catalogs = cats;
+  placeholder();
+}
+// the input's example request is the catalog's own (a music catalog does not ask for sci-fi)
+function placeholder() {
+  const c = (state.catalogs || []).find((x) => x.name === state.catalog);
+  if (c) $("[data-testid=text]").placeholder = c.example ? `${c.example}…` : `what ${c.item_word} would you like?`;
 }
 $("#catalog").addEventListener("change", (e) => {
   state.catalog = e.target.value;
+  placeholder();
   localStorage.setItem("tastebud.catalog", state.catalog);
   newChat();
 });
