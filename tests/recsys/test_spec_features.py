@@ -87,6 +87,20 @@ LASTFM = {"artists.dat": ARTISTS, "user_artists.dat": PLAYS, "tags.dat": TAGS.en
           "user_taggedartists.dat": TAGGED}
 
 
+# MovieLens items with IMDb ids through links.csv, for joins and keyed interactions
+KEYED_ITEMS = """
+[items]
+file = "movies.csv"
+id = "movieId"
+title = "title"
+[[keys]]
+name = "imdb"
+file = "links.csv"
+item = "movieId"
+key = "imdbId"
+"""
+
+
 def write(root: Path, body: str, files: dict[str, str | bytes], name: str = "t") -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for f, content in files.items():
@@ -403,16 +417,7 @@ def test_join_via_key_normalized_digits_first_source_wins(tmp_path: Path,
     links = "movieId,imdbId\n1,0114709\n2,113497\n3,0113277\n"
     first = "imdb_id,director,runtime\ntt0114709,John Lasseter,81\ntt0113497,,104\n"
     second = "imdb,director,runtime\n114709,Someone Else,99\n113497,Joe Johnston,1\n"
-    body = """
-[items]
-file = "movies.csv"
-id = "movieId"
-title = "title"
-[[keys]]
-name = "imdb"
-file = "links.csv"
-item = "movieId"
-key = "imdbId"
+    body = KEYED_ITEMS + """
 [[joins]]
 file = "first.csv"
 key = "imdb_id"
@@ -607,16 +612,7 @@ def test_interactions_by_external_key_rescaled_and_prefixed(tmp_path: Path,
     links = "movieId,imdbId\n1,0114709\n2,113497\n"
     own = "userId,movieId,rating\n1,1,4.0\n"
     tweets = "1::0114709::10::1365029107\n1::0113497::0::1365029108\n2::0999999::7::1\n"
-    body = """
-[items]
-file = "movies.csv"
-id = "movieId"
-title = "title"
-[[keys]]
-name = "imdb"
-file = "links.csv"
-item = "movieId"
-key = "imdbId"
+    body = KEYED_ITEMS + """
 [[interactions]]
 file = "ratings.csv"
 user = "userId"
