@@ -287,7 +287,7 @@ class _Fields:
         m = self.metas.get(name)
         return m.kind if m else "categorical"
 
-    def put(self, name: str, item: int, a: AttributeColumn, row: dict, where: RowProblem
+    def put(self, name: str, item: int, a: AttributeColumn, row: dict, file: str, line: int
             ) -> RowProblem | None:
         """Set ``name`` of ``item`` from ``row`` unless an earlier source already did."""
         kind = self.kind(name)
@@ -301,7 +301,7 @@ class _Fields:
             try:
                 v = _float(s, name)
             except ValueError as e:
-                return RowProblem(where.file, where.line, a.column or name, str(e))
+                return RowProblem(file, line, a.column or name, str(e))
             self.numbers.setdefault(name, np.full(self.n, np.nan, np.float32))[item] = v
         elif kind == "text":
             s = _text(row[a.column])
@@ -312,7 +312,7 @@ class _Fields:
             try:
                 vals = _field_values(a, row)
             except ValueError as e:
-                return RowProblem(where.file, where.line, a.column or name, str(e))
+                return RowProblem(file, line, a.column or name, str(e))
             if not vals:
                 return None
             dest = self.pairs.setdefault(name, [])
@@ -424,7 +424,7 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
     fields = _Fields(len(item_ids), spec.field_meta())
     for line, i, row in item_rows:
         for name, a in it.attributes.items():
-            if (bad := fields.put(name, i, a, row, RowProblem(it.file, line, "", ""))):
+            if (bad := fields.put(name, i, a, row, it.file, line)):
                 problems.add(bad)
 
     # attribute files (a field may take values from several; each row adds)
@@ -475,7 +475,7 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
             for i in keyed.get(norm(row[j.key]), ()):
                 matched.add(i)
                 for name, a in j.fields.items():
-                    if (bad := fields.put(name, i, a, row, RowProblem(j.file, line, "", ""))):
+                    if (bad := fields.put(name, i, a, row, j.file, line)):
                         problems.add(bad)
         report.add(f"join {k} ({j.file})", "items matched", len(matched))
 

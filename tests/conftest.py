@@ -39,12 +39,18 @@ def tiny_catalog() -> Catalog:
     return make_catalog()
 
 
-@pytest.fixture
-def mirror() -> Path:
-    """The real datasets (CI sets TASTEBUD_MIRROR); fail in CI, skip elsewhere, when absent."""
+def mirror_path() -> Path:
+    """The real datasets (CI sets TASTEBUD_MIRROR); fail in CI, skip elsewhere, when absent.
+    A function too, for module-scoped fixtures that cannot take the ``mirror`` fixture."""
     path = os.environ.get("TASTEBUD_MIRROR")
     if path and Path(path).is_dir():
         return Path(path)
     if os.environ.get("CI"):
         pytest.fail("TASTEBUD_MIRROR is not set to the datasets directory in CI")
     pytest.skip("TASTEBUD_MIRROR not set")
+
+
+@pytest.fixture
+def mirror() -> Path:
+    """The real datasets (see ``mirror_path``)."""
+    return mirror_path()

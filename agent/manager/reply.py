@@ -113,10 +113,11 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
 
 def _prompt_for_taste(catalog: Catalog) -> str:
     """What to ask for, in the catalog's terms: decades only where items have years."""
+    from agent.nlu import lexicon_for
+
     w = catalog.words
     one = w.item if w.item != "item" else "one"
-    kinds = "a genre, a decade," if w.years and bool((catalog.years > 0).any()) else \
-        "a style, a tag,"
+    kinds = "a genre, a decade," if lexicon_for(catalog).has_years else "a style, a tag,"
     return (f"Tell me what you're in the mood for ({kinds} or a {one} you liked) and I'll "
             "find something.")
 

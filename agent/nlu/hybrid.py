@@ -6,18 +6,13 @@ import logging
 import re
 
 from agent.llm.base import ChatModel, LLMError
-from agent.nlu.lexicon import COMMON, Lexicon, normalize, title_forms, wordset
+from agent.nlu.lexicon import COMMON, Lexicon, normalize, title_forms
 from agent.nlu.llm import llm_extract
 from agent.nlu.request import Request
-from agent.nlu.rules import Parse, extract
+from agent.nlu.rules import TASK_WORDS, Parse, extract
 
 log = logging.getLogger(__name__)
-# Words of the request itself, not of its content: leaving them unexplained is fine.
-TASK_WORDS = wordset("""hours hour minutes minute long short recommend recommends recommendation
-recommendations recomend suggest
-suggestion suggestions similar looking watch watching tonight early late mid between released
-made only instead rather prefer else maybe actually ones something anything please mood feel
-films movies movie film flick flicks ideally kinda sure want would could should""")
+
 
 
 def understand(text: str, lex: Lexicon, *, llm: ChatModel | None = None,

@@ -163,16 +163,18 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
     return Parse(req, sure, used, words)
 
 
-# Words of the request itself, not of what is wished for.
-REQUEST_WORDS = wordset("""recommend recommends recommendation recommendations recomend suggest
-suggestion suggestions similar looking watch watching tonight early late mid between released
-made only instead rather prefer else maybe actually ones something anything please mood feel
-films movies movie film flick flicks ideally kinda sure want would could should really
-hours hour minutes minute long short think thinking another kind type sort stuff things thing
-great good cool nice awesome interesting favorite favourite enjoy enjoyed love loved liked
-seen watched heard help maybe perhaps some other recently lately today weekend evening
-chance wonder interested finding
-""")
+# Words of the request itself, not of its content: leaving them unexplained is fine (the
+# hybrid asks the LLM only about other words).
+TASK_WORDS = wordset("""hours hour minutes minute long short recommend recommends recommendation
+recommendations recomend suggest suggestion suggestions similar looking watch watching tonight
+early late mid between released made only instead rather prefer else maybe actually ones
+something anything please mood feel films movies movie film flick flicks ideally kinda sure
+want would could should""")
+# ... and, for handing unread words to the search, chat words that carry no wish either
+REQUEST_WORDS = TASK_WORDS | wordset("""really think thinking another kind type sort stuff
+things thing great good cool nice awesome interesting favorite favourite enjoy enjoyed love
+loved liked seen watched heard help perhaps some other recently lately today weekend evening
+chance wonder interested finding""")
 
 
 def _leftover(words: list[str], used: set[int], lex: Lexicon) -> str | None:

@@ -5,15 +5,14 @@ good answer has (not exact titles). The music catalog's scenarios (29, 30) are i
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent.manager import Manager
 from agent.manager.conversation import Conversation
+from tests.conftest import mirror_path
 
 pytestmark = pytest.mark.slow
 
@@ -25,12 +24,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Manager]:
     """The demo catalog imported, trained and indexed once for the module (~2 min)."""
     from recsys.settings import Settings
 
-    path = os.environ.get("TASTEBUD_MIRROR")
-    if not (path and Path(path).is_dir()):
-        if os.environ.get("CI"):
-            pytest.fail("TASTEBUD_MIRROR is not set to the datasets directory in CI")
-        pytest.skip("TASTEBUD_MIRROR not set")
-    settings = Settings(data_dir=tmp_path_factory.mktemp("demo"), mirror=path)
+    settings = Settings(data_dir=tmp_path_factory.mktemp("demo"), mirror=mirror_path())
     yield Manager.open("movielens-small", settings, progress=False)
 
 

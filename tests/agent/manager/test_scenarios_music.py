@@ -4,13 +4,12 @@ the module's set-up to a minute (the scenarios rest on tags and ratings, not on 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from agent.manager import Manager
+from tests.conftest import mirror_path
 
 pytestmark = pytest.mark.slow
 
@@ -19,12 +18,7 @@ pytestmark = pytest.mark.slow
 def music(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Manager]:
     from recsys.settings import Settings
 
-    path = os.environ.get("TASTEBUD_MIRROR")
-    if not (path and Path(path).is_dir()):
-        if os.environ.get("CI"):
-            pytest.fail("TASTEBUD_MIRROR is not set to the datasets directory in CI")
-        pytest.skip("TASTEBUD_MIRROR not set")
-    settings = Settings(data_dir=tmp_path_factory.mktemp("music"), mirror=path,
+    settings = Settings(data_dir=tmp_path_factory.mktemp("music"), mirror=mirror_path(),
                         embedding_model="hashing-64")
     yield Manager.open("lastfm-2k", settings, progress=False)
 
