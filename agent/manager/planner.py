@@ -148,12 +148,10 @@ class RulePlanner:
         out = []
         for seed in ctx.request:
             try:
-                found = [ctx.semantic_index().similar_items(int(seed), n)]
+                near = ctx.semantic_index().similar_items(int(seed), n)
             except TastebudError:
-                found = []
-            for near in found:  # cosines of embeddings bunch up: spread them
-                if not len(near.ids):
-                    continue
+                near = None
+            if near is not None and len(near.ids):  # cosines of embeddings bunch: spread them
                 sc = near.scores.astype(np.float32)
                 lo, hi = float(sc.min()), float(sc.max())
                 mask = np.zeros(ctx.catalog.n_items, np.float32)
@@ -212,9 +210,10 @@ class RulePlanner:
         cast)."""
         cat = ctx.catalog
         g = _genre_field(ctx)
-        kin = [f for f in cat.attributes if f != g and cat.info(f).kind in (
-            "keywords", "people", "categorical") and not cat.info(f).hard or
-            cat.info(f).kind == "people"]
+        # fields naming the same things: people, and tag-like fields that only rank
+        kin = [f for f in cat.attributes if f != g and (
+            cat.info(f).kind == "people"
+            or (cat.info(f).kind in ("keywords", "categorical") and not cat.info(f).hard))]
         out = []
         for f, values in soft.items():
             attr = cat.attributes.get(f)
