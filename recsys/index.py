@@ -402,7 +402,8 @@ def _load_cached(path: Path, catalog: Catalog, encoder: Encoder) -> SemanticInde
 def _build(path: Path, catalog: Catalog, encoder: Encoder, progress: bool | None,
            kind: str) -> SemanticIndex:
     # meaning without names: cast lists dilute what a film is about ("space horror" finds
-    # Alien 6th of 1,751 horror and sci-fi films without them, 22nd with); names are matched by words (BM25) and filters
+    # Alien 6th of 1,751 horror and sci-fi films without them, 22nd with); names are
+    # matched by words (BM25) and filters
     texts = [catalog.describe(i, people=False) for i in range(catalog.n_items)]
     emb = encoder.encode(texts, progress=progress)
     if emb.ndim != 2 or len(emb) != catalog.n_items:
