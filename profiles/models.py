@@ -35,6 +35,13 @@ class ChatSession(_Value):
     updated_at: datetime
 
 
+class VersionedState(_Value):
+    """A session's dialogue state (None before the first save) and its version."""
+
+    state: dict[str, Any] | None
+    version: int
+
+
 class Message(_Value):
     """One turn: its text, the tool calls behind it and the catalog item ids it showed."""
 

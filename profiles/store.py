@@ -7,9 +7,10 @@ takes the acting user's id and refuses records of other users.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar, cast
@@ -22,7 +23,15 @@ from sqlmodel import Session, col, select
 from profiles import validate as v
 from profiles.db import WRITE_OPTION
 from profiles.errors import AuthenticationError, ForbiddenError, InvalidInputError, NotFoundError
-from profiles.models import ChatSession, Feedback, ListEdit, Message, Preference, User
+from profiles.models import (
+    ChatSession,
+    Feedback,
+    ListEdit,
+    Message,
+    Preference,
+    User,
+    VersionedState,
+)
 from profiles.tables import (
     FEEDBACK_KINDS,
     ROLES,
@@ -38,6 +47,10 @@ from profiles.tables import (
 _TOKEN_PREFIX = "tb_"  # lets secret scanners and people recognise a leaked Tastebud token
 _AUTO_TITLE = 60
 R = TypeVar("R", FeedbackRow, ListEditRow)
+# A change of a session's dialogue state: the state as stored now (None: none yet) -> the new
+# one. The store calls it inside the write transaction, with the session row locked, so no
+# other change can come in between the read and the write.
+StateChange = Callable[[dict[str, Any] | None], dict[str, Any]]
 # a session's dialogue state is loaded only by get_state: listings and checks skip the JSON
 _NO_STATE = defer(cast(QueryableAttribute[Any], ChatSessionRow.state))
 
@@ -174,20 +187,48 @@ class ProfileStore:
 
     def get_state(self, user_id: int, session_id: int) -> dict[str, Any] | None:
         """The session's dialogue state as last saved; None when none was saved yet."""
+        return self.read_state(user_id, session_id).state
+
+    def read_state(self, user_id: int, session_id: int) -> VersionedState:
+        """The session's dialogue state with its version (0 before the first change)."""
         with self._read() as s:
             self._session(s, user_id, session_id)
-            q = select(ChatSessionRow.state).where(ChatSessionRow.id == session_id)
-            doc = s.exec(q).one()
-            return None if doc is None else dict(doc)
+            q = select(ChatSessionRow.state, ChatSessionRow.state_version).where(
+                ChatSessionRow.id == session_id)
+            doc, version = s.exec(q).one()
+            return VersionedState(state=None if doc is None else dict(doc), version=int(version))
 
-    def save_state(self, user_id: int, session_id: int, state: dict[str, Any]) -> None:
-        """Replace the session's dialogue state (``Conversation.to_json()``, any JSON object).
+    def save_state(self, user_id: int, session_id: int, state: dict[str, Any]) -> int:
+        """Replace the session's dialogue state (``Conversation.to_json()``, any JSON object);
+        returns the new version. Prefer ``update_state``, which cannot lose a change made
+        between reading the state and saving it.
 
         It does not count as activity: the session keeps its place in ``list_sessions``.
         """
         doc = v.state(state)
         with self._write() as s:
-            self._session(s, user_id, session_id).state = doc
+            return self._set_state(self._session(s, user_id, session_id, lock=True), doc)
+
+    def update_state(self, user_id: int, session_id: int, change: StateChange
+                     ) -> VersionedState:
+        """Apply ``change`` to the stored state atomically (read, change, write under the
+        session's row lock); returns the new state and version."""
+        with self._write() as s:
+            row = self._session(s, user_id, session_id, lock=True)
+            doc = self._changed(row, change)
+            return VersionedState(state=doc, version=self._set_state(row, doc))
+
+    @staticmethod
+    def _changed(row: ChatSessionRow, change: StateChange) -> dict[str, Any]:
+        # a deep copy: a change that edits the loaded lists in place would also edit the
+        # value the ORM compares against, and the write would be skipped as "no change"
+        current = None if row.state is None else copy.deepcopy(dict(row.state))
+        return v.state(change(current))
+
+    @staticmethod
+    def _set_state(row: ChatSessionRow, doc: dict[str, Any]) -> int:
+        row.state, row.state_version = doc, row.state_version + 1
+        return row.state_version
 
     # -- messages ---------------------------------------------------------------------------
 
@@ -205,21 +246,29 @@ class ProfileStore:
 
     def record_turn(self, user_id: int, session_id: int, *, user_text: str, reply_text: str,
                     tool_trace: Sequence[dict[str, Any]] = (), items: Sequence[str] = (),
-                    state: dict[str, Any]) -> tuple[Message, Message]:
+                    state: dict[str, Any], based_on: int | None = None,
+                    rebase: StateChange | None = None) -> tuple[Message, Message]:
         """Store one finished turn: the user's message, the assistant's reply (with the tool
         trace behind it and the items it showed) and the session's new dialogue state.
 
         One transaction: all three are written, or on any error none of them (the messages
         and the state never disagree). Returns the user's and the assistant's ``Message``.
+
+        Args:
+            based_on: the state version the turn started from. When the stored state has
+                moved on since (a like from the page, another tab's turn), ``rebase`` gets the
+                stored state and returns the state to keep (the turn's changes on top of the
+                others'); without ``rebase`` the turn's ``state`` replaces it.
         """
         user_text = v.text("user_text", user_text, v.MAX_MESSAGE)
         reply_text = v.text("reply_text", reply_text, v.MAX_MESSAGE, blank_ok=True)
         trace, shown, doc = v.trace(tool_trace), v.item_ids("items", items), v.state(state)
         with self._write() as s:
-            sess = self._session(s, user_id, session_id)
+            sess = self._session(s, user_id, session_id, lock=True)
             asked = self._append(s, sess, session_id, "user", user_text, [], [])
             reply = self._append(s, sess, session_id, "assistant", reply_text, trace, shown)
-            sess.state = doc
+            moved = based_on is not None and sess.state_version != based_on
+            self._set_state(sess, self._changed(sess, rebase) if moved and rebase else doc)
             s.flush()
             return Message.model_validate(asked), Message.model_validate(reply)
 
@@ -241,11 +290,13 @@ class ProfileStore:
     def add_feedback(self, user_id: int, *, item_id: str, kind: str,
                      catalog: str | None = None, session_id: int | None = None,
                      rating: float | None = None, critique: str | None = None,
-                     shown: Sequence[str] = ()) -> Feedback:
+                     shown: Sequence[str] = (), state_change: StateChange | None = None
+                     ) -> Feedback:
         """Record a reaction to one item (``catalog`` defaults to the session's).
 
         ``rating`` (0.5 to 5) goes with kind "rating" only; ``critique`` is required for kind
-        "critique" and optional for the others ("too scary").
+        "critique" and optional for the others ("too scary"). ``state_change`` updates the
+        session's dialogue state in the same transaction (see ``update_state``).
         """
         item_id = v.text("item_id", item_id, v.MAX_ITEM_ID)
         kind = v.choice("kind", kind, FEEDBACK_KINDS)
@@ -263,11 +314,14 @@ class ProfileStore:
             raise InvalidInputError("kind 'critique' needs the critique text")
         shown_ids = v.item_ids("shown", shown)
         with self._write() as s:
+            locked = self._lock_for(s, user_id, session_id, state_change)
             cat = self._catalog_for(s, user_id, session_id, catalog)
             row = FeedbackRow(user_id=user_id, session_id=session_id, catalog=cat,
                               item_id=item_id, kind=kind, rating=rating, critique=critique,
                               shown=shown_ids, created_at=_now())
             s.add(row)
+            if locked is not None and state_change is not None:
+                self._set_state(locked, self._changed(locked, state_change))
             s.flush()
             return Feedback.model_validate(row)
 
@@ -279,14 +333,19 @@ class ProfileStore:
             return [Feedback.model_validate(r) for r in rows]
 
     def add_list_edit(self, user_id: int, *, shown: Sequence[str], edited: Sequence[str],
-                      catalog: str | None = None, session_id: int | None = None) -> ListEdit:
-        """Record a list as shown and as the user left it (reordered, items removed)."""
+                      catalog: str | None = None, session_id: int | None = None,
+                      state_change: StateChange | None = None) -> ListEdit:
+        """Record a list as shown and as the user left it (reordered, items removed);
+        ``state_change`` as for ``add_feedback``."""
         shown_ids, edited_ids = v.item_ids("shown", shown), v.item_ids("edited", edited)
         with self._write() as s:
+            locked = self._lock_for(s, user_id, session_id, state_change)
             cat = self._catalog_for(s, user_id, session_id, catalog)
             row = ListEditRow(user_id=user_id, session_id=session_id, catalog=cat,
                               shown=shown_ids, edited=edited_ids, created_at=_now())
             s.add(row)
+            if locked is not None and state_change is not None:
+                self._set_state(locked, self._changed(locked, state_change))
             s.flush()
             return ListEdit.model_validate(row)
 
@@ -394,9 +453,24 @@ class ProfileStore:
             raise NotFoundError("user", user_id, "sign up first (create_user), or check the id")
         return row
 
-    def _session(self, s: Session, user_id: int, session_id: int) -> ChatSessionRow:
+    def _lock_for(self, s: Session, user_id: int, session_id: int | None,
+                  change: StateChange | None) -> ChatSessionRow | None:
+        """The session row, locked, when ``change`` will change its state. Taken first in
+        the transaction: locks taken in one order everywhere cannot deadlock."""
+        if change is None:
+            return None
+        if session_id is None:
+            raise InvalidInputError("a state change needs the session_id it applies to")
+        return self._session(s, user_id, session_id, lock=True)
+
+    def _session(self, s: Session, user_id: int, session_id: int, *, lock: bool = False
+                 ) -> ChatSessionRow:
+        """The user's session row; ``lock``: held until the transaction ends (PostgreSQL's
+        FOR NO KEY UPDATE, which rows referencing the session do not wait for; SQLite's write
+        transactions already hold the database's write lock)."""
         self._user(s, user_id)
-        row = s.get(ChatSessionRow, v.ident("session_id", session_id), options=[_NO_STATE])
+        row = s.get(ChatSessionRow, v.ident("session_id", session_id), options=[_NO_STATE],
+                    with_for_update={"key_share": True} if lock else None)
         if row is None:
             raise NotFoundError("session", session_id,
                                 "start one with create_session, or pick one from list_sessions")

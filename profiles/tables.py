@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, MetaData, Text
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, Integer, MetaData, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
@@ -87,6 +87,11 @@ class ChatSessionRow(ProfilesTable, table=True):
     # standing request, the list on screen, a pending question. None (SQL NULL) until a turn
     # or a reaction saves one. The store leaves it unloaded unless it is asked for.
     state: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    # +1 on every change of ``state``: a turn that started from version n and finds n+k
+    # merges the k changes made meanwhile instead of writing over them
+    # (no client-side default: rows written by older code, without the column, read 0)
+    state_version: int = Field(default=0, sa_column=Column(Integer, nullable=False,
+                                                           server_default="0"))
 
 
 class MessageRow(ProfilesTable, table=True):

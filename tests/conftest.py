@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from recsys.catalog import Catalog
 from recsys.settings import Settings, get_settings
 from recsys.synthetic import make_catalog
+
+if TYPE_CHECKING:
+    from tests.profiles.pgserver import PostgresServer
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -54,3 +58,15 @@ def mirror_path() -> Path:
 def mirror() -> Path:
     """The real datasets (see ``mirror_path``)."""
     return mirror_path()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on 127.0.0.1 for the whole run; CI must have one, others skip."""
+    from tests.profiles.pgserver import PostgresServer, require_bin_dir
+
+    server = PostgresServer(require_bin_dir())
+    try:
+        yield server.start()
+    finally:
+        server.stop()

@@ -130,6 +130,28 @@ class Conversation:
         """Items never to recommend again: turned down or already seen."""
         return list(dict.fromkeys([*self.disliked, *self.seen]))
 
+    def judge(self, item_id: str, kind: str) -> None:
+        """A verdict on an item: "like", "dislike" or "seen"; a like and a dislike of one
+        item exclude each other (the newer wins)."""
+        buckets = {"like": self.liked, "dislike": self.disliked, "seen": self.seen}
+        for other in ("like", "dislike"):
+            if other != kind and kind != "seen" and item_id in buckets[other]:
+                buckets[other].remove(item_id)
+        if item_id not in buckets[kind]:
+            buckets[kind].append(item_id)
+
+    def edit_list(self, shown: list[str], edited: list[str]) -> list[str]:
+        """The person left ``edited`` of the list ``shown``: it becomes the list on screen,
+        and what they took off is turned down ("not this one"). Returns the removed ids."""
+        removed = [i for i in shown if i not in edited]
+        self.shown = list(dict.fromkeys(edited))
+        self.ever_shown = list(dict.fromkeys([*self.ever_shown, *self.shown]))
+        self.disliked += [i for i in removed if i not in self.disliked]
+        self.liked = [i for i in self.liked if i not in removed]
+        if self.focus in removed:
+            self.focus = None
+        return removed
+
     def remember(self, role: str, text: str, keep: int = 8) -> None:
         self.history.append({"role": role, "text": text})
         del self.history[:-keep]

@@ -436,8 +436,7 @@ class Manager:
                 bucket = {"like": conv.liked, "dislike": conv.disliked, "seen": conv.seen}[kind]
                 if a.act == Act.LIST_EDIT and iid in bucket:
                     continue
-                if iid not in bucket:
-                    bucket.append(iid)
+                conv.judge(iid, kind)  # a like and a dislike of one item exclude each other
                 out.feedback.append((a.item, kind))
                 out.facts.add_items(cat, [a.item])
                 if kind == "like":

@@ -13,17 +13,7 @@ from profiles.db import make_engine
 from profiles.migrate import upgrade
 from profiles.store import ProfileStore
 from profiles.tables import PROFILES_METADATA
-from tests.profiles.pgserver import PostgresServer, require_bin_dir
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A PostgreSQL server on 127.0.0.1 for the whole run; CI must have one, others skip."""
-    server = PostgresServer(require_bin_dir())
-    try:
-        yield server.start()
-    finally:
-        server.stop()
+from tests.profiles.pgserver import PostgresServer
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -151,6 +151,30 @@ def test_0002_keeps_the_rows_of_0001_and_adds_an_empty_state(db_url: str) -> Non
         engine.dispose()
 
 
+def test_0003_gives_existing_states_version_zero(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        migrate.upgrade(engine, "0002")
+        when = datetime(2026, 11, 30, tzinfo=UTC)
+        with engine.begin() as conn:  # a session as the 0002 code wrote it, with a state
+            tables = PROFILES_METADATA.tables
+            uid = conn.execute(insert(tables["profiles_user"]).values(
+                name="Ann", token_hash="h" * 64, created_at=when
+            ).returning(tables["profiles_user"].c.id)).scalar_one()
+            conn.execute(text(
+                "INSERT INTO profiles_session (user_id, catalog, title, created_at, updated_at,"
+                " state) VALUES (:u, 'movies', '', :w, :w, :s)"),
+                {"u": uid, "w": when, "s": '{"liked": ["1"]}'})
+        migrate.upgrade(engine)
+        store = ProfileStore(engine)
+        [sess] = store.list_sessions(uid)
+        got = store.read_state(uid, sess.id)
+        assert (got.state, got.version) == ({"liked": ["1"]}, 0)
+        assert store.update_state(uid, sess.id, lambda st: st or {}).version == 1
+    finally:
+        engine.dispose()
+
+
 def test_0002_downgrades_without_losing_rows(db_url: str) -> None:
     from alembic import command
 

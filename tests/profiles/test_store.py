@@ -253,6 +253,62 @@ def test_record_turn_stores_messages_and_state_together(store: ProfileStore,
     assert store.get_session(ann.id, sess.id).updated_at == r2.created_at
 
 
+def test_every_state_change_bumps_the_version(store: ProfileStore, ann: User) -> None:
+    sess = store.create_session(ann.id, CAT)
+    assert store.read_state(ann.id, sess.id).version == 0
+    assert store.save_state(ann.id, sess.id, {"liked": []}) == 1
+    got = store.update_state(ann.id, sess.id, lambda st: {"liked": [*st["liked"], "1"]})
+    assert (got.state, got.version) == ({"liked": ["1"]}, 2)
+    store.add_feedback(ann.id, item_id="2", kind="like", session_id=sess.id,
+                       state_change=lambda st: {"liked": [*st["liked"], "2"]})
+    store.record_turn(ann.id, sess.id, user_text="hi", reply_text="", state={"liked": ["x"]},
+                      based_on=3, rebase=lambda st: {"liked": [*st["liked"], "t"]})
+    assert store.read_state(ann.id, sess.id).model_dump() == {"state": {"liked": ["x"]},
+                                                              "version": 4}
+
+
+def test_a_turn_from_an_old_version_is_rebased(store: ProfileStore, ann: User) -> None:
+    sess = store.create_session(ann.id, CAT, state={"liked": []})
+    base = store.read_state(ann.id, sess.id).version
+    store.update_state(ann.id, sess.id, lambda st: {"liked": ["page"]})  # while the turn ran
+    store.record_turn(ann.id, sess.id, user_text="hi", reply_text="", state={"liked": ["turn"]},
+                      based_on=base, rebase=lambda st: {"liked": [*st["liked"], "turn"]})
+    assert store.get_state(ann.id, sess.id) == {"liked": ["page", "turn"]}
+
+
+def test_concurrent_state_updates_lose_nothing(store: ProfileStore, ann: User) -> None:
+    """Sixteen writers, each read-modify-write of the same session: every change is kept."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sess = store.create_session(ann.id, CAT, state={"liked": []})
+
+    def like(k: int) -> None:
+        def change(st: dict[str, Any] | None) -> dict[str, Any]:
+            assert st is not None
+            return {"liked": [*st["liked"], str(k)]}
+
+        store.add_feedback(ann.id, item_id=str(k), kind="like", session_id=sess.id,
+                           state_change=change)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(like, range(16)))
+    got = store.read_state(ann.id, sess.id)
+    assert sorted(got.state["liked"], key=int) == [str(k) for k in range(16)]  # type: ignore[index]
+    assert got.version == 16 and len(store.feedback_for(ann.id)) == 16
+
+
+def test_a_failing_state_change_stores_no_feedback(store: ProfileStore, ann: User) -> None:
+    sess = store.create_session(ann.id, CAT, state={"liked": []})
+
+    def broken(st: dict[str, Any] | None) -> dict[str, Any]:
+        raise RuntimeError("bug in the change")
+
+    with pytest.raises(RuntimeError):
+        store.add_feedback(ann.id, item_id="1", kind="like", session_id=sess.id,
+                           state_change=broken)
+    assert store.feedback_for(ann.id) == [] and store.read_state(ann.id, sess.id).version == 0
+
+
 def _unchanged(store: ProfileStore, user: User, sess: ChatSession) -> None:
     """Nothing of a refused or failed turn was written."""
     assert store.history(user.id, sess.id) == []

@@ -21,19 +21,20 @@ REPLY = "Here are a few picks for you."
 
 @pytest.fixture
 def make_app(settings: Settings, tmp_path: Path) -> Callable[..., FastAPI]:
-    """``make_app(llm=..., **server_settings)``: a fresh app; ``app.state.manager`` is it."""
+    """``make_app(llm=..., db_url=..., **server_settings)``: a fresh app (profiles in a SQLite
+    file of the test, or at ``db_url``); ``app.state.manager`` is its manager."""
     from profiles.db import make_engine
     from profiles.migrate import upgrade
     from profiles.store import ProfileStore
     from ui.server import create_app
     from ui.server.settings import ServerSettings
 
-    def make(llm: Any = "default", **server: Any) -> FastAPI:
+    def make(llm: Any = "default", db_url: str | None = None, **server: Any) -> FastAPI:
         settings.catalog = "movies"
         if llm == "default":
             llm = ScriptedChatModel(fallback=REPLY, name="fake")
         manager = Manager(make_context(movie_catalog(), settings), llm=llm, llm_nlu=False)
-        engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
+        engine = make_engine(db_url or f"sqlite:///{tmp_path / 'app.db'}")
         upgrade(engine)
         app = create_app(settings, manager_factory=lambda name: manager,
                          store=ProfileStore(engine), server=ServerSettings(**server))

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -34,6 +34,9 @@ from ui.server.schemas import MAX_TEXT, FeedbackIn
 from ui.server.services import Services
 from ui.server.turns import TurnResult, error_event, stream_turn
 from ui.server.validation import loads_strict
+
+if TYPE_CHECKING:
+    from agent.manager import Conversation
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -145,7 +148,6 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
     except TastebudError as e:
         return await _close(ws, NOT_FOUND, "not_found", str(e))
     conv = await run_in_threadpool(svc.conversation, session, manager)
-    state = conv.to_json()
     await ws.send_json({"type": "ready", "session": session.model_dump(mode="json"),
                         "shown": svc.cards(manager, conv.shown)})
     while True:
@@ -162,12 +164,12 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
                 say = Say.model_validate(data)
                 # the stored state, not this socket's copy: likes, removals and list edits
                 # made over REST (the page's buttons) or another tab since the last turn count
-                state = (await run_in_threadpool(svc.conversation, session, manager)).to_json()
-                state = await _turn(ws, svc, user.id, session, manager, state, say.text)
+                # (and those made while this turn runs are merged in when it is stored)
+                base, version = await run_in_threadpool(svc.versioned, session, manager)
+                await _turn(ws, svc, user.id, session, manager, base, version, say.text)
             elif kind == "feedback":
                 body = FeedbackIn.model_validate({k: v for k, v in data.items() if k != "type"})
                 fb = await run_in_threadpool(record_feedback, svc, user.id, session.id, body)
-                state = (await run_in_threadpool(svc.conversation, session, manager)).to_json()
                 await ws.send_json({"type": "ack", "of": "feedback", "id": fb.id,
                                     "item_id": fb.item_id, "kind": fb.kind})
             elif kind == "ping":
@@ -188,21 +190,24 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
 
 
 async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manager: Any,
-                state: dict[str, Any], text: str) -> dict[str, Any]:
-    """Run one turn, streaming its events; store it; return the state to continue from.
+                base: Conversation, version: int, text: str) -> None:
+    """Run one turn from ``base`` (the stored state at ``version``), streaming its events, and
+    store it.
 
     A finished turn is stored as one transaction (``ProfileStore.record_turn``: the message,
-    the reply and the new state) before its ``done`` goes out. A turn that fails, times out or
-    loses its socket keeps the user's message alone, as they saw it, and the state as it was.
+    the reply and the new state, merged with any change stored since ``version``) before its
+    ``done`` goes out. A turn that fails, times out or loses its socket keeps the user's
+    message alone, as they saw it, and the state as it was.
     """
     result = TurnResult()
     recorded = False
     try:
-        async with contextlib.aclosing(stream_turn(manager, state, text, svc.gate,
+        async with contextlib.aclosing(stream_turn(manager, base.to_json(), text, svc.gate,
                                                    svc.server.turn_timeout_s, result)) as events:
             async for ev in events:
                 if ev["type"] == "done" and result.conversation is not None:
-                    msg = await run_in_threadpool(_persist, svc, user_id, session, text, result)
+                    msg = await run_in_threadpool(_persist, svc, user_id, session, manager,
+                                                  text, base, version, result)
                     recorded = True
                     ev = {**ev, "message_id": msg}
                 await ws.send_json(ev)
@@ -213,13 +218,20 @@ async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manage
                                         text)
             except Exception:  # do not hide why the turn ended
                 log.exception("could not store the message of an unfinished turn")
-    return result.conversation.to_json() if result.conversation is not None else state
 
 
-def _persist(svc: Services, user_id: int, session: Any, text: str, result: TurnResult) -> int:
+def _persist(svc: Services, user_id: int, session: Any, manager: Any, text: str,
+             base: Conversation, version: int, result: TurnResult) -> int:
     """Store the finished turn (message, reply with tool trace and items, new state) at once;
     returns the reply's message id."""
+    from agent.manager.merge import merge
+
     assert result.conversation is not None
+    ours = result.conversation
+
+    def rebase(stored: dict[str, Any] | None) -> dict[str, Any]:
+        return merge(base, ours, svc.state_of(session, manager, stored)).to_json()
+
     done = result.done
     trace = [{"step": "request", "kind": done.get("kind"), "action": done.get("action"),
               "request": done.get("request"), "reply_source": done.get("reply_source"),
@@ -227,5 +239,5 @@ def _persist(svc: Services, user_id: int, session: Any, text: str, result: TurnR
     _, reply = svc.store.record_turn(
         user_id, session.id, user_text=text, reply_text=done.get("text", ""),
         tool_trace=trace, items=[c["id"] for c in result.items],
-        state=result.conversation.to_json())
+        state=ours.to_json(), based_on=version, rebase=rebase)
     return reply.id

@@ -3,7 +3,7 @@ so the next turn respects them (a removed or disliked item is not recommended ag
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from recsys.errors import UnknownItemError
 from ui.server.schemas import FeedbackIn, ListEditIn
@@ -25,44 +25,41 @@ def _check_items(manager: Manager, ids: list[str]) -> None:
 
 def record_feedback(svc: Services, user_id: int, session_id: int, body: FeedbackIn
                     ) -> Feedback:
-    """Store a reaction to an item of a session and update the session's state."""
+    """Store a reaction to an item of a session and apply it to the session's state, in one
+    transaction under the session's lock (nothing else can change the state in between)."""
     session = svc.store.get_session(user_id, session_id)
     manager = svc.pool.get(session.catalog)
     _check_items(manager, [body.item_id, *(body.shown or [])])
-    conv = svc.conversation(session, manager)
-    fb = svc.store.add_feedback(user_id, item_id=body.item_id, kind=body.kind,
-                                session_id=session_id, rating=body.rating,
-                                critique=body.critique,
-                                shown=conv.shown if body.shown is None else body.shown)
     kind = body.kind
     if kind == "rating" and body.rating is not None:  # a rating is a like or dislike too
         kind = "like" if body.rating >= 4 else "dislike" if body.rating <= 2 else "rating"
-    buckets = {"like": conv.liked, "dislike": conv.disliked, "seen": conv.seen}
-    if kind in buckets:
-        for other in ("like", "dislike"):  # a later like overrides an earlier dislike
-            if other != kind and body.item_id in buckets[other]:
-                buckets[other].remove(body.item_id)
-        if body.item_id not in buckets[kind]:
-            buckets[kind].append(body.item_id)
-        svc.save_conversation(session, conv)
-    return fb
+    shown = body.shown
+    if shown is None:  # the list on screen as the page had it (read once, for the record)
+        shown = svc.conversation(session, manager).shown
+
+    def change(state: dict[str, Any] | None) -> dict[str, Any]:
+        conv = svc.state_of(session, manager, state)
+        if kind in ("like", "dislike", "seen"):
+            conv.judge(body.item_id, kind)
+        return conv.to_json()
+
+    return svc.store.add_feedback(user_id, item_id=body.item_id, kind=body.kind,
+                                  session_id=session_id, rating=body.rating,
+                                  critique=body.critique, shown=shown, state_change=change)
 
 
 def record_list_edit(svc: Services, user_id: int, session_id: int, body: ListEditIn
                      ) -> ListEdit:
-    """Store a list as shown and as left; the list left becomes the list on screen."""
+    """Store a list as shown and as left; the list left becomes the list on screen (one
+    transaction with the state change, as for feedback)."""
     session = svc.store.get_session(user_id, session_id)
     manager = svc.pool.get(session.catalog)
     _check_items(manager, [*body.shown, *body.edited])
-    edit = svc.store.add_list_edit(user_id, shown=body.shown, edited=body.edited,
-                                   session_id=session_id)
-    conv = svc.conversation(session, manager)
-    removed = [i for i in body.shown if i not in body.edited]
-    conv.shown = list(dict.fromkeys(body.edited))
-    conv.ever_shown = list(dict.fromkeys([*conv.ever_shown, *conv.shown]))
-    # taking an item off the list is "not this one": keep it from coming back
-    conv.disliked += [i for i in removed if i not in conv.disliked]
-    if conv.focus in removed:
-        conv.focus = None
-    svc.save_conversation(session, conv)
-    return edit
+
+    def change(state: dict[str, Any] | None) -> dict[str, Any]:
+        conv = svc.state_of(session, manager, state)
+        conv.edit_list(list(body.shown), list(body.edited))
+        return conv.to_json()
+
+    return svc.store.add_list_edit(user_id, shown=body.shown, edited=body.edited,
+                                   session_id=session_id, state_change=change)

@@ -49,9 +49,18 @@ class Services:
 
     def conversation(self, session: ChatSession, manager: Manager) -> Conversation:
         """The session's dialogue state (a fresh one if none was saved yet)."""
+        return self.versioned(session, manager)[0]
+
+    def versioned(self, session: ChatSession, manager: Manager) -> tuple[Conversation, int]:
+        """The session's dialogue state and its version (see ``ProfileStore.read_state``)."""
+        stored = self.store.read_state(session.user_id, session.id)
+        return self.state_of(session, manager, stored.state), stored.version
+
+    def state_of(self, session: ChatSession, manager: Manager,
+                 data: dict[str, Any] | None) -> Conversation:
+        """A stored state as a conversation; a fresh one, knowing earlier sessions, if None."""
         from agent.manager import Conversation
 
-        data = self.store.get_state(session.user_id, session.id)
         if data:
             return Conversation.from_json(data)
         return self.remembered(session.user_id, session.catalog, manager.start(None))
@@ -79,10 +88,6 @@ class Services:
         conv.disliked = [i for i, k in verdict.items() if k == "dislike"]
         conv.seen = [i for i, k in verdict.items() if k == "seen"]
         return conv
-
-    def save_conversation(self, session: ChatSession, conv: Conversation) -> None:
-        """Replace the session's dialogue state (after feedback or a list edit)."""
-        self.store.save_state(session.user_id, session.id, conv.to_json())
 
     def cards(self, manager: Manager, item_ids: list[str]) -> list[dict[str, Any]]:
         """Item cards for catalog ids, in order; ids the catalog no longer has are left out."""
