@@ -4,7 +4,10 @@ Phase 1, fake LLM (template replies), real tools: ``--sessions`` (100) sessions 
 ``--turns`` (10) turns of varied messages ("some comedy", "no horror", "why number 2?", ...).
 Beside it, the baseline: the same turn scripts called directly on a ``Manager`` in this
 process (no server, socket or database), and one session alone through the server, so the
-server's overhead shows apart from queueing.
+server's overhead shows apart from queueing. Then the mixed run: ``--mixed-sessions`` (20)
+sessions whose every turn has a like and a list removal sent over REST while it streams (the
+page's buttons), reporting lost writes (acknowledged but missing from the stored state; must
+be 0) beside the latencies.
 
 Phase 2, the real local model (llama.cpp in the server process, one generation at a time, so
 turns queue): ``--real-sessions`` (10) sessions x ``--real-turns`` (3); per-session latency
@@ -33,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,6 +186,131 @@ def run_load(host: str, sessions: int, turns: int, *, seed: int = 0,
     log(f"{label}: {out['completed_turns']}/{out['turns']} turns in {wall:.1f} s, "
         f"{out['errors']} errors, p95 {out['turn_latency_s']['p95']} s")
     out["_sessions"] = done  # for callers that look closer (dropped from the JSON)
+    return out
+
+
+# follow-ups that judge no item: the REST clicks beside them are the only verdicts, so every
+# acknowledged click must be in the final state
+NEUTRAL = ["anything else?", "something older", "why number 2?", "what genre is number 2?",
+           "more like number 1", "tell me about number 3", "a comedy instead"]
+
+
+def _rest(http: str, token: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{http}{path}", data=data, method=method, headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")[:200]
+
+
+@dataclass
+class Mixed:
+    """One mixed session: its turns, and the REST writes acknowledged while they ran."""
+
+    chat: Session
+    liked: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    write_errors: list[str] = field(default_factory=list)
+    write_latency_s: list[float] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+
+async def mixed(host: str, token: str, texts: list[str], index: int,
+                turn_timeout_s: float) -> Mixed:
+    """Turns on the socket; during each, a like and a removal over REST on its list (the
+    page's buttons, pressed while the reply streams); then the stored state is checked."""
+    from websockets.asyncio.client import connect
+
+    http, out = f"http://{host}", Mixed(Session(index, started=time.perf_counter()))
+
+    async def write(sid: int, path: str, body: dict[str, Any], what: str, item: str) -> None:
+        t0 = time.perf_counter()
+        code, got = await asyncio.to_thread(_rest, http, token, "POST",
+                                            f"/api/sessions/{sid}/{path}", body)
+        out.write_latency_s.append(time.perf_counter() - t0)
+        if code != 201:
+            out.write_errors.append(f"{path} {code}: {got}")
+        else:
+            (out.liked if what == "like" else out.removed).append(item)
+
+    try:
+        async with connect(f"ws://{host}/ws/chat", open_timeout=120, ping_interval=None,
+                           max_size=2**22, close_timeout=5) as ws:
+            await ws.send(json.dumps({"type": "hello", "token": token, "session_id": None}))
+            ready = json.loads(await asyncio.wait_for(ws.recv(), 120))
+            sid, shown = ready["session"]["id"], []
+            out.chat.session = ready["session"]
+            for text in texts:
+                turn = Turn(text)
+                out.chat.turns.append(turn)
+                t0 = time.perf_counter()
+                await ws.send(json.dumps({"type": "message", "text": text}))
+                clicks = []
+                fresh = [i for i in shown if i not in out.liked and i not in out.removed]
+                if len(fresh) >= 2:  # like one, take another off the list, mid-turn
+                    clicks.append(asyncio.create_task(write(
+                        sid, "feedback", {"item_id": fresh[0], "kind": "like"}, "like",
+                        fresh[0])))
+                    clicks.append(asyncio.create_task(write(
+                        sid, "list-edits", {"shown": shown, "edited": [
+                            i for i in shown if i != fresh[1]]}, "remove", fresh[1])))
+                    shown = [i for i in shown if i != fresh[1]]  # as the page shows it
+                while True:
+                    ev = json.loads(await asyncio.wait_for(ws.recv(), turn_timeout_s))
+                    if ev.get("type") == "items":
+                        shown = [c["id"] for c in ev.get("items", [])]
+                    elif ev.get("type") in ("done", "error"):
+                        turn.latency_s, turn.end = time.perf_counter() - t0, ev["type"]
+                        if ev["type"] == "error":
+                            turn.error = f"{ev.get('code')}: {ev.get('message')}"
+                        break
+                await asyncio.gather(*clicks)
+        code, state = await asyncio.to_thread(_rest, http, token, "GET", f"/api/sessions/{sid}")
+        if code != 200:
+            raise RuntimeError(f"session {sid}: {code} {state}")
+        on_screen = {c["id"] for c in state["shown"]}
+        out.lost = [f"like {i}" for i in out.liked if i not in state["liked"]]
+        out.lost += [f"removal {i}" for i in out.removed
+                     if i not in state["disliked"] or i in on_screen]
+        stored = [m["text"] for m in state["messages"] if m["role"] == "user"]
+        out.lost += [f"turn {t.text!r}" for t in out.chat.turns
+                     if t.end == "done" and t.text not in stored]
+    except Exception as e:  # a broken socket is a measured error, not a crash of the run
+        out.chat.error = f"{type(e).__name__}: {e}"[:300]
+    out.chat.finished = time.perf_counter()
+    return out
+
+
+def run_mixed(host: str, sessions: int, turns: int, *, seed: int = 0,
+              turn_timeout_s: float = 600.0, label: str = "mixed") -> dict[str, Any]:
+    """Chat turns and REST feedback on the same sessions at once; lost writes must be 0."""
+    rng = random.Random(seed)
+    texts = [[rng.choice(OPENERS), *(rng.choice(NEUTRAL) for _ in range(turns - 1))]
+             for _ in range(sessions)]
+    tokens = [sign_up(f"http://{host}", f"{label}-{i}") for i in range(sessions)]
+    log(f"{label}: {sessions} sessions x {turns} turns, with a like and a removal per turn ...")
+    t0 = time.perf_counter()
+
+    async def all_sessions() -> list[Mixed]:
+        pairs = enumerate(zip(tokens, texts, strict=True))
+        return list(await asyncio.gather(*(mixed(host, tok, tx, i, turn_timeout_s)
+                                           for i, (tok, tx) in pairs)))
+
+    done = asyncio.run(all_sessions())
+    wall = time.perf_counter() - t0
+    out = summarize([m.chat for m in done], sessions * turns, wall)
+    writes = [x for m in done for x in m.write_latency_s]
+    lost = [x for m in done for x in m.lost]
+    out |= {"rest_writes": len(writes),
+            "rest_write_errors": sum(len(m.write_errors) for m in done),
+            "rest_write_error_samples": [e for m in done for e in m.write_errors][:5],
+            "rest_write_latency_s": stats(writes),
+            "lost_writes": len(lost), "lost_samples": lost[:5]}
+    log(f"{label}: {out['completed_turns']}/{out['turns']} turns, {len(writes)} REST writes, "
+        f"{len(lost)} lost")
     return out
 
 
@@ -335,6 +464,7 @@ def phase_fake(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
         base = baseline(args.catalog, scripts(args.sessions, args.turns, args.seed))
         single = run_load(host, 1, args.turns, seed=args.seed + 1, label="single")
         load = run_load(host, args.sessions, args.turns, seed=args.seed, label="fake")
+        mix = run_mixed(host, args.mixed_sessions, args.turns, seed=args.seed + 3)
     finally:
         stop_server(proc)
     single.pop("_sessions")
@@ -346,6 +476,7 @@ def phase_fake(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
             "single_session_through_server": {k: single[k] for k in (
                 "turns", "errors", "turn_latency_s", "throughput_turns_per_s")},
             "baseline_direct_manager": base,
+            "mixed_turns_and_rest_feedback": mix,
             "warm_up": f"one untimed session first, on the server and in the baseline: {WARM_UP}",
             "server_overhead_per_turn_p50_s": round(s50 - b50, 4)
             if s50 is not None and b50 is not None else None}
@@ -375,6 +506,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--catalog", default="movielens-small")
     ap.add_argument("--sessions", type=int, default=100)
     ap.add_argument("--turns", type=int, default=10)
+    ap.add_argument("--mixed-sessions", type=int, default=20,
+                    help="sessions of the mixed run (turns and REST clicks at once)")
     ap.add_argument("--real-sessions", type=int, default=10,
                     help="sessions with the real local model (0 skips phase 2)")
     ap.add_argument("--real-turns", type=int, default=3)

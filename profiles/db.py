@@ -1,8 +1,10 @@
 """The profiles engine: SQLite (WAL, foreign keys, synchronous=FULL) or PostgreSQL via psycopg 3.
 
-The database is the one ``Settings.database_url`` names (``TASTEBUD_DB_URL``; by default the
-SQLite file ``tastebud.db`` in the data dir), shared with the catalog tables: the profiles
-tables have their own names, metadata and migration history, so neither side touches the other.
+The database is the one ``Settings.profiles_url`` names (``TASTEBUD_PROFILES_DB_URL``; by
+default the SQLite file ``profiles.db`` in the data dir). It is not the catalogs' SQLite file:
+SQLite has one writer per file, and a catalog import holds that lock for minutes, so a like
+sent meanwhile would wait and fail. On a server (PostgreSQL) both may share one database: the
+profiles tables have their own names, metadata and migration history.
 """
 
 from __future__ import annotations
@@ -98,4 +100,66 @@ def open_store(settings: Settings | None = None) -> ProfileStore:
     from profiles.store import ProfileStore
     from recsys.settings import get_settings
 
-    return ProfileStore(get_profile_engine((settings or get_settings()).database_url))
+    settings = settings or get_settings()
+    move_shared_profiles(settings)
+    return ProfileStore(get_profile_engine(settings.profiles_url))
+
+
+def _sqlite_path(url: str) -> Path | None:
+    url = normalize_url(url)
+    path = url.removeprefix("sqlite:///")
+    return None if path == url or not path or path.startswith(":memory:") else Path(path)
+
+
+def move_shared_profiles(settings: Settings) -> Path | None:
+    """Copy the profiles a release before 0.2 kept in the catalogs' SQLite file into their
+    own file, once; returns the new file when it copied.
+
+    Runs only when the profiles database is the default file, which does not exist yet, and
+    the catalogs' file holds profiles tables. The copy is written to a temporary file and
+    renamed into place, so an interrupted move leaves nothing half-copied and runs again.
+    The old tables stay where they were (nothing reads them any more).
+    """
+    import logging
+    import sqlite3
+
+    new, old = _sqlite_path(settings.profiles_url), _sqlite_path(settings.database_url)
+    if settings.profiles_db_url or new is None or old is None or new.exists() \
+            or not old.is_file():
+        return None
+    with sqlite3.connect(old) as conn:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND "
+                        "name='profiles_user'").fetchone() is None:
+            return None
+    from profiles.migrate import upgrade
+    from profiles.tables import PROFILES_METADATA
+
+    engine = make_engine(settings.database_url)  # the old tables at head: the new columns
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    tmp = new.with_name(new.name + ".moving")
+    tmp.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{tmp}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    conn = sqlite3.connect(tmp, isolation_level=None)
+    try:
+        conn.execute("ATTACH DATABASE ? AS old", (str(old),))
+        conn.execute("BEGIN")
+        for table in PROFILES_METADATA.sorted_tables:  # parents before children
+            cols = ", ".join(f'"{r[1]}"' for r in conn.execute(
+                f'PRAGMA main.table_info("{table.name}")'))
+            conn.execute(f'INSERT INTO main."{table.name}" ({cols}) '
+                         f'SELECT {cols} FROM old."{table.name}"')
+        conn.execute("COMMIT")
+        conn.execute("DETACH DATABASE old")
+    finally:
+        conn.close()
+    tmp.replace(new)
+    logging.getLogger(__name__).warning(
+        "moved users, chats and feedback from %s into their own file %s", old, new)
+    return new

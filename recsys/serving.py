@@ -70,6 +70,39 @@ def train(catalog: Catalog, settings: Settings, names: list[str] | None = None, 
     return out
 
 
+SERVED_MODELS = ("als", "popularity", "itemknn")
+
+
+def untrained(catalog: Catalog, settings: Settings, names: tuple[str, ...] = SERVED_MODELS
+              ) -> list[str]:
+    """The models of ``names`` to train before serving ``catalog``: missing, unreadable, of
+    another format, or trained on another version of the catalog (it was imported again)."""
+    from recsys.models.persist import FORMAT_VERSION
+
+    out = []
+    for name in names:
+        try:
+            meta = json.loads((model_dir(catalog, settings) / f"{name}.json").read_text())
+        except (OSError, ValueError):
+            out.append(name)
+            continue
+        if (meta.get("format_version"), meta.get("catalog"), meta.get("fingerprint")) != (
+                FORMAT_VERSION, catalog.name, catalog.fingerprint) \
+                or not (model_dir(catalog, settings) / f"{name}.npz").is_file():
+            out.append(name)
+    return out
+
+
+def dialogues_stale(catalog: Catalog, settings: Settings) -> bool:
+    """Whether the dialogue knowledge is missing or fitted on another catalog version."""
+    try:
+        meta = json.loads((model_dir(catalog, settings) / DIALOGUES_FILE).with_suffix(
+            ".json").read_text())
+    except (OSError, ValueError):
+        return True
+    return meta.get("fingerprint") != catalog.fingerprint
+
+
 def load_recommender(catalog: Catalog, settings: Settings, name: str = DEFAULT_MODEL
                      ) -> Recommender:
     """A trained model of ``catalog``, with its cached MF index attached when it has one."""
@@ -144,7 +177,7 @@ def train_dialogues(catalog: Catalog, settings: Settings, *, progress: bool | No
         files, tolerance = [root / f for f in spec.files], spec.year_tolerance
     knowledge = fit_dialogue_knowledge(catalog, files, tolerance=tolerance, progress=progress)
     out = model_dir(catalog, settings) / DIALOGUES_FILE
-    knowledge.save(out)
+    knowledge.save(out, fingerprint=catalog.fingerprint)
     return out
 
 

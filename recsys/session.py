@@ -94,8 +94,9 @@ class DialogueKnowledge:
         co.data = np.log1p(co.data).astype(np.float32)
         return cls(suggested.astype(np.float32), co, count, tuple(sources))
 
-    def save(self, path: Path) -> None:
-        """npz + JSON meta beside it, written atomically (no pickle)."""
+    def save(self, path: Path, fingerprint: str | None = None) -> None:
+        """npz + JSON meta beside it (with the catalog version it was fitted on), written
+        atomically (no pickle)."""
         import os
         import tempfile
 
@@ -107,7 +108,7 @@ class DialogueKnowledge:
                  indptr=co.indptr, shape=np.array(co.shape))
         os.replace(tmp, path)
         meta = {"dialogues": self.dialogues, "sources": list(self.sources),
-                "items": int(len(self.suggested))}
+                "items": int(len(self.suggested)), "fingerprint": fingerprint}
         path.with_suffix(".json").write_text(json.dumps(meta))
 
     @classmethod

@@ -77,7 +77,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir,
                            description="Fetched datasets, the SQLite database, models, indexes.")
     db_url: str | None = Field(default=None,
-                               description="SQLAlchemy URL; default: SQLite file in data_dir.")
+                               description="SQLAlchemy URL of the catalogs; default: SQLite "
+                                           "file tastebud.db in data_dir.")
+    profiles_db_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of users, chats and feedback; default: the SQLite file "
+                    "profiles.db in data_dir (its own file, so a catalog import never locks "
+                    "out a user's write), or db_url when that is a server such as PostgreSQL.")
     mirror: Path | None = Field(default=None,
                                 description="Directory holding dataset copies (checked first).")
     catalog: str = Field(default="movielens-small", description="Default catalog name.")
@@ -94,6 +100,15 @@ class Settings(BaseSettings):
     @property
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{self.data_dir / 'tastebud.db'}"
+
+    @property
+    def profiles_url(self) -> str:
+        """Where users, sessions and feedback live (see ``profiles_db_url``)."""
+        if self.profiles_db_url:
+            return self.profiles_db_url
+        if self.db_url and not self.db_url.startswith("sqlite"):
+            return self.db_url  # a server's row locks keep an import and a like apart
+        return f"sqlite:///{self.data_dir / 'profiles.db'}"
 
     @property
     def datasets_dir(self) -> Path:

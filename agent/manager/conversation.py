@@ -141,10 +141,18 @@ class Conversation:
             buckets[kind].append(item_id)
 
     def edit_list(self, shown: list[str], edited: list[str]) -> list[str]:
-        """The person left ``edited`` of the list ``shown``: it becomes the list on screen,
-        and what they took off is turned down ("not this one"). Returns the removed ids."""
+        """The person left ``edited`` of the list ``shown``: what they took off is turned
+        down ("not this one"). Returns the removed ids.
+
+        ``edited`` becomes the list on screen when ``shown`` is the list on screen; an edit
+        of a list that has been replaced since (a turn answered meanwhile) only takes the
+        removed items off the current list, which it must not bring back.
+        """
         removed = [i for i in shown if i not in edited]
-        self.shown = list(dict.fromkeys(edited))
+        if set(shown) == set(self.shown) or not self.shown:
+            self.shown = list(dict.fromkeys(edited))
+        else:
+            self.shown = [i for i in self.shown if i not in removed]
         self.ever_shown = list(dict.fromkeys([*self.ever_shown, *self.shown]))
         self.disliked += [i for i in removed if i not in self.disliked]
         self.liked = [i for i in self.liked if i not in removed]

@@ -89,22 +89,23 @@ class Manager:
         """A manager over a stored catalog, training its models first if they are missing."""
         from recsys.catalogs import open_catalog
         from recsys.serving import (
-            DIALOGUES_FILE,
             dialogues_spec,
-            model_dir,
+            dialogues_stale,
             train,
             train_dialogues,
+            untrained,
         )
         from recsys.settings import get_settings
 
         settings = settings or get_settings()
         cat = open_catalog(catalog, settings, progress=progress)
-        missing = [m for m in ("als", "popularity", "itemknn")
-                   if not (model_dir(cat, settings) / f"{m}.npz").exists()]
-        if missing:
-            train(cat, settings, missing, progress=progress)
-        if not (model_dir(cat, settings) / DIALOGUES_FILE).exists() \
-                and dialogues_spec(cat, settings) is not None:
+        # missing, or trained before the catalog was imported again: train now (with
+        # progress), rather than refuse to start until someone retrains by hand
+        todo = untrained(cat, settings)
+        if todo:
+            log.info("training %s for catalog %s@%s", ", ".join(todo), cat.name, cat.fingerprint)
+            train(cat, settings, todo, progress=progress)
+        if dialogues_stale(cat, settings) and dialogues_spec(cat, settings) is not None:
             train_dialogues(cat, settings, progress=progress)
         ctx = ToolContext(catalog=cat, settings=settings).warm()
         return cls(ctx, llm=llm, **kw)

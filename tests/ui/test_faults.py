@@ -153,7 +153,7 @@ def test_acknowledged_feedback_survives_a_sigkilled_server(tmp_path: Path) -> No
         assert {k: by_id[i][k] for k in ("item_id", "kind", "rating", "critique")} == \
                {k: a[k] for k in ("item_id", "kind", "rating", "critique")}
     assert len(stored) <= len(got) + len(threads)  # at most the writes in flight at the kill
-    _integrity_ok(data / "tastebud.db")
+    _integrity_ok(data / "profiles.db")
 
 
 def _integrity_ok(path: Path) -> None:

@@ -32,3 +32,16 @@ def test_twenty_concurrent_sessions_of_five_turns_all_finish(
         msgs = store.history(s.session["user_id"], s.session["id"])
         assert [m.role for m in msgs] == ["user", "assistant"] * 5
         assert [m.text for m in msgs[::2]] == [t.text for t in s.turns]
+
+
+@pytest.mark.slow
+def test_mixed_turns_and_rest_clicks_lose_no_write(make_app: Callable[..., FastAPI]) -> None:
+    from benchmarks.load_ws import run_mixed
+
+    app = make_app(turn_slots=4)
+    with serve_in_thread(app) as host:
+        out = run_mixed(host, sessions=8, turns=4, seed=1, turn_timeout_s=60)
+    assert out["errors"] == 0, out["error_samples"]
+    assert out["rest_write_errors"] == 0, out["rest_write_error_samples"]
+    assert out["rest_writes"] >= 8 * 2  # at least one like and one removal per session
+    assert out["lost_writes"] == 0, out["lost_samples"]

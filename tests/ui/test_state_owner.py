@@ -78,6 +78,8 @@ def test_changes_made_while_a_turn_runs_are_kept(make_app: Callable[..., FastAPI
             events.append(ws.receive_json())
         assert events[-1]["type"] == "done", events[-1]
     s = client.get(f"/api/sessions/{sid}", headers=h).json()
+    last = [e for e in events if e["type"] == "items"][-1]["items"]  # what the page shows
+    assert [c["id"] for c in last] == [c["id"] for c in s["shown"]]
     assert ids[0] in s["liked"], "a like made during the turn was overwritten"
     assert {ids[1], ids[2]} <= set(s["disliked"]), "a dislike or removal was overwritten"
     assert not {ids[1], ids[2]} & {c["id"] for c in s["shown"]}

@@ -206,9 +206,14 @@ async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manage
                                                    svc.server.turn_timeout_s, result)) as events:
             async for ev in events:
                 if ev["type"] == "done" and result.conversation is not None:
-                    msg = await run_in_threadpool(_persist, svc, user_id, session, manager,
-                                                  text, base, version, result)
+                    msg, shown = await run_in_threadpool(_persist, svc, user_id, session,
+                                                         manager, text, base, version, result)
                     recorded = True
+                    if shown is not None:
+                        # a click while the turn ran changed the list on screen: show the
+                        # list as stored, not as the turn left it
+                        await ws.send_json({"type": "items", "corrected": True,
+                                            "items": svc.cards(manager, shown)})
                     ev = {**ev, "message_id": msg}
                 await ws.send_json(ev)
     finally:
@@ -221,16 +226,19 @@ async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manage
 
 
 def _persist(svc: Services, user_id: int, session: Any, manager: Any, text: str,
-             base: Conversation, version: int, result: TurnResult) -> int:
+             base: Conversation, version: int, result: TurnResult
+             ) -> tuple[int, list[str] | None]:
     """Store the finished turn (message, reply with tool trace and items, new state) at once;
-    returns the reply's message id."""
+    returns the reply's message id, and the list on screen when merging changed it."""
     from agent.manager.merge import merge
 
     assert result.conversation is not None
     ours = result.conversation
+    kept = [ours]
 
     def rebase(stored: dict[str, Any] | None) -> dict[str, Any]:
-        return merge(base, ours, svc.state_of(session, manager, stored)).to_json()
+        kept[0] = merge(base, ours, svc.state_of(session, manager, stored))
+        return kept[0].to_json()
 
     done = result.done
     trace = [{"step": "request", "kind": done.get("kind"), "action": done.get("action"),
@@ -240,4 +248,5 @@ def _persist(svc: Services, user_id: int, session: Any, manager: Any, text: str,
         user_id, session.id, user_text=text, reply_text=done.get("text", ""),
         tool_trace=trace, items=[c["id"] for c in result.items],
         state=ours.to_json(), based_on=version, rebase=rebase)
-    return reply.id
+    merged = kept[0]
+    return reply.id, None if merged is ours or merged.shown == ours.shown else merged.shown

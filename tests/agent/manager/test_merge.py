@@ -68,3 +68,11 @@ def test_the_turns_own_change_of_the_request_wins() -> None:
     theirs.constraints.year_min, ours.constraints.year_max = 1990, 1979
     out = merge(base, ours, theirs)
     assert out.constraints.year_max == 1979 and out.constraints.year_min is None
+
+
+def test_an_edit_of_a_list_replaced_since_only_takes_its_removals_off() -> None:
+    c = Conversation(catalog="movies", shown=["7", "8", "9"])
+    assert c.edit_list(["1", "7", "3"], ["1", "3"]) == ["7"]  # the page still had the old list
+    assert c.shown == ["8", "9"] and c.disliked == ["7"]
+    c.edit_list(["8", "9"], ["9", "8"])  # the list on screen: the new order stands
+    assert c.shown == ["9", "8"]
