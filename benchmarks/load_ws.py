@@ -386,6 +386,9 @@ def start_server(env: dict[str, str], catalog: str, llm: str | None,
     log(f"starting: tastebud serve --catalog {catalog} --port {port}"
         + (f" --llm {llm}" if llm else ""))
     t0 = time.perf_counter()
+    # every simulated user signs up and chats from 127.0.0.1: lift the per-address limits
+    env = {"TASTEBUD_SERVER_SIGNUPS_PER_MINUTE": "100000",
+           "TASTEBUD_SERVER_MAX_SOCKETS_PER_ADDRESS": "100000", **env}
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     ready = threading.Event()

@@ -102,7 +102,8 @@ def open_store(settings: Settings | None = None) -> ProfileStore:
 
     settings = settings or get_settings()
     move_shared_profiles(settings)
-    return ProfileStore(get_profile_engine(settings.profiles_url))
+    return ProfileStore(get_profile_engine(settings.profiles_url),
+                        token_idle_days=settings.server.token_idle_days)
 
 
 def _sqlite_path(url: str) -> Path | None:

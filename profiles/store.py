@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import delete
@@ -78,9 +78,10 @@ class ProfileStore:
     ``profiles.db.get_profile_engine`` or ``profiles.db.open_store``.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, token_idle_days: int = 0) -> None:
         self.engine = engine
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
+        self.token_idle_days = token_idle_days  # a token unused this long stops; 0: never
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
@@ -114,9 +115,27 @@ class ProfileStore:
             row = s.exec(select(UserRow).where(
                 UserRow.token_hash == hash_token(token))).one_or_none()
             if row is None:
-                raise AuthenticationError("the token matches no user (mistyped, or the account "
-                                          "was deleted); sign up again for a new one")
-            return User.model_validate(row)
+                raise AuthenticationError("the token matches no user (mistyped, replaced by a "
+                                          "new one, or the account was deleted); use your "
+                                          "current token, or sign up again")
+            user, used = User.model_validate(row), row.token_used_at or row.created_at
+        now = _now()
+        if self.token_idle_days and now - used > timedelta(days=self.token_idle_days):
+            raise AuthenticationError(
+                f"the token was last used on {used:%Y-%m-%d} and expired after "
+                f"{self.token_idle_days} days unused; sign up again")
+        if now - used > timedelta(days=1):  # at most one write a day per account
+            with self._write() as s:
+                self._user(s, user.id).token_used_at = now
+        return user
+
+    def rotate_token(self, user_id: int) -> str:
+        """A new sign-in token for the account (shown this once); the old one stops working."""
+        token = _TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self._write() as s:
+            row = self._user(s, user_id)
+            row.token_hash, row.token_used_at = hash_token(token), _now()
+        return token
 
     def get_user(self, user_id: int) -> User:
         with self._read() as s:

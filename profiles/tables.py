@@ -70,6 +70,8 @@ class UserRow(ProfilesTable, table=True):
     name: str = Field(max_length=100)
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = Field(sa_type=UtcDateTime)
+    # last use of the token, to the day (None: not since sign-up); unused tokens expire
+    token_used_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class ChatSessionRow(ProfilesTable, table=True):

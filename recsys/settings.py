@@ -56,8 +56,34 @@ class ServerSettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="Address to listen on (loopback only).")
     port: int = Field(default=8000, ge=1, le=65535)
-    max_ws_message: int = Field(default=4096, ge=256,
-                                description="Largest WebSocket frame accepted, in bytes.")
+    max_ws_message: int = Field(
+        default=16384, ge=256,
+        description="Largest WebSocket frame accepted, in bytes: room for a message of the "
+                    "longest length (2,000 characters, counted as characters) in any script.")
+    max_body_bytes: int = Field(default=1_000_000, ge=1024,
+                                description="Largest request body, in bytes (413 beyond).")
+    max_sockets_per_user: int = Field(default=8, ge=1,
+                                      description="Chat sockets one account may hold open.")
+    max_sockets_per_address: int = Field(default=32, ge=1,
+                                         description="Chat sockets one client address may "
+                                                     "hold open.")
+    signups_per_minute: int = Field(default=10, ge=1,
+                                    description="Sign-ups per client address per minute.")
+    turns_per_minute: int = Field(default=30, ge=1,
+                                  description="Chat messages per account per minute.")
+    idle_timeout_s: float = Field(default=900.0, gt=0,
+                                  description="Seconds a chat socket may stay silent before "
+                                              "it is closed (the page reconnects).")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names besides loopback that the server answers to and whose pages "
+                    "may use it (a reverse proxy's name); '*' answers to any host.")
+    api_docs: bool = Field(default=False,
+                           description="Serve the interactive API docs at /docs (they load "
+                                       "Swagger UI from a CDN); /openapi.json is always on.")
+    token_idle_days: int = Field(default=365, ge=0,
+                                 description="A sign-in token unused this many days stops "
+                                             "working (0: never).")
     hello_timeout_s: float = Field(default=30.0, gt=0,
                                    description="Seconds a new socket has to say hello.")
     turn_timeout_s: float = Field(default=180.0, gt=0,

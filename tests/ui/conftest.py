@@ -37,7 +37,8 @@ def make_app(settings: Settings, tmp_path: Path) -> Callable[..., FastAPI]:
         engine = make_engine(db_url or f"sqlite:///{tmp_path / 'app.db'}")
         upgrade(engine)
         app = create_app(settings, manager_factory=lambda name: manager,
-                         store=ProfileStore(engine), server=ServerSettings(**server))
+                         store=ProfileStore(engine),
+                         server=ServerSettings(**{"allowed_hosts": ["testserver"], **server}))
         app.state.manager = manager
         return app
 

@@ -71,7 +71,9 @@ def movie_app() -> FastAPI:
     manager = Manager(make_context(movie_catalog(), settings),
                       llm=ScriptedChatModel(fallback=REPLY, name="fake"), llm_nlu=False)
     return create_app(settings, manager_factory=lambda name: manager,
-                      store=open_store(settings), server=ServerSettings(turn_slots=4))
+                      store=open_store(settings),
+                      # tests sign many users up from one address in a minute
+                      server=ServerSettings(turn_slots=4, signups_per_minute=10_000))
 
 
 class ChildServer:

@@ -83,11 +83,16 @@ def test_a_person_chats_rates_edits_and_comes_back(chromium: str, live_app: tupl
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         errors: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("console", lambda m: "Content Security Policy" in m.text
+                and errors.append(m.text))  # the page must run under its own CSP
         page.goto(url)
         page.get_by_test_id("name").fill("Ada")
         page.get_by_test_id("signup").click()
         expect(page.locator("#who")).to_have_text("signed in as Ada")
         expect(page.locator("#sessions li")).to_have_count(1)  # the new chat's session
+        page.get_by_test_id("account").locator("summary").click()  # the token, to keep
+        expect(page.get_by_test_id("token-out")).to_have_text(
+            page.evaluate("localStorage.getItem('tastebud.token')"))
         # count the page's updates of the reply: streamed text arrives in pieces
         page.evaluate("""() => { window.updates = 0; new MutationObserver(
             () => window.updates++).observe(document.querySelector('#log'),

@@ -120,7 +120,7 @@ def test_feedback_over_the_socket_is_stored(client: TestClient) -> None:
 @pytest.mark.parametrize("frame, code", [
     ("{not json", "bad_json"), ('["a list"]', "bad_request"), ('{"type": "dance"}', "unknown_type"),
     ('{"type": "message"}', "bad_request"), ('{"type": "message", "text": ""}', "bad_request"),
-    ('{"type": "message", "text": "' + "a" * 2001 + '"}', "bad_request"),
+    ('{"type": "message", "text": "' + "a" * 2001 + '"}', "too_long"),
     ('{"type": "hello", "token": "x"}', "bad_request"),
 ])
 def test_bad_frames_get_an_error_and_the_chat_goes_on(client: TestClient, frame: str,
@@ -147,12 +147,25 @@ def test_oversized_frames_close_1009(client: TestClient) -> None:
     h = sign_up(client)
     with client.websocket_connect("/ws/chat") as ws:
         hello(ws, h)
-        ws.send_text('{"type": "message", "text": "' + "a" * 5000 + '"}')
+        ws.send_text('{"type": "message", "text": "' + "a" * 20_000 + '"}')
         err, code = _closed_with(ws)
     assert code == 1009 and err["code"] == "too_big"
     with client.websocket_connect("/ws/chat") as ws:
-        ws.send_bytes(b"x" * 10_000)
+        ws.send_bytes(b"x" * 20_000)
         assert _closed_with(ws)[1] == 1009
+
+
+def test_the_longest_message_fits_in_any_script(client: TestClient) -> None:
+    """2,000 characters the page allows, in a script of 3 or 4 UTF-8 bytes a character."""
+    h = sign_up(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        hello(ws, h)
+        for text in ["映画" * 1000, "🎬" * 2000]:
+            assert turn(ws, text)[-1]["type"] == "done"
+        ws.send_json({"type": "message", "text": "映" * 2001})  # one more: said, not closed
+        err = ws.receive_json()
+        assert err["code"] == "too_long" and "2000 characters" in err["message"]
+        assert turn(ws, "some comedy")[-1]["type"] == "done"
 
 
 @pytest.mark.parametrize("first, close", [

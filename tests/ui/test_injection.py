@@ -121,7 +121,8 @@ def app(poisoned: Catalog, settings: Settings, tmp_path: Path) -> FastAPI:
     engine = make_engine(f"sqlite:///{tmp_path / 'app.db'}")
     upgrade(engine)
     app = create_app(settings, manager_factory=lambda name: manager,
-                     store=ProfileStore(engine), server=ServerSettings())
+                     store=ProfileStore(engine),
+                     server=ServerSettings(allowed_hosts=["testserver"]))
     app.state.llm, app.state.catalog = llm, poisoned
     return app
 

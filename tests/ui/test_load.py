@@ -14,7 +14,7 @@ from tests.ui.live import serve_in_thread
 @pytest.mark.slow
 def test_twenty_concurrent_sessions_of_five_turns_all_finish(
         make_app: Callable[..., FastAPI]) -> None:
-    app = make_app(turn_slots=4)
+    app = make_app(turn_slots=4, signups_per_minute=10_000)
     with serve_in_thread(app) as host:
         out = run_load(host, sessions=20, turns=5, seed=3, turn_timeout_s=60)
     sessions = out.pop("_sessions")
@@ -38,7 +38,7 @@ def test_twenty_concurrent_sessions_of_five_turns_all_finish(
 def test_mixed_turns_and_rest_clicks_lose_no_write(make_app: Callable[..., FastAPI]) -> None:
     from benchmarks.load_ws import run_mixed
 
-    app = make_app(turn_slots=4)
+    app = make_app(turn_slots=4, signups_per_minute=10_000)
     with serve_in_thread(app) as host:
         out = run_mixed(host, sessions=8, turns=4, seed=1, turn_timeout_s=60)
     assert out["errors"] == 0, out["error_samples"]

@@ -11,7 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 
 from recsys.errors import TastebudError
+from ui.server.limits import BodyLimit, Limits, RateLimited
 from ui.server.managers import ManagerFactory, ManagerPool, TurnGate
+from ui.server.security import Guard
 from ui.server.settings import ServerSettings
 from ui.server.validation import invalid_request
 
@@ -93,11 +95,23 @@ def create_app(settings: Settings | None = None, *, manager_factory: ManagerFact
     app = FastAPI(title="Tastebud", version="0.1.0",
                   description="A personalized conversational recommender: REST for users, "
                               "catalogs, sessions, feedback and profiles; chat over the "
-                              "WebSocket `/ws/chat` (see the page's `app.js` for the protocol).")
+                              "WebSocket `/ws/chat` (see the page's `app.js` for the protocol).",
+                  # Swagger UI comes from a CDN: off unless asked for (TASTEBUD_SERVER_API_DOCS)
+                  docs_url="/docs" if server.api_docs else None, redoc_url=None)
+    store.token_idle_days = server.token_idle_days
     app.state.services = Services(settings=settings, server=server, store=store,
-                                  pool=ManagerPool(factory), gate=TurnGate(server.turn_slots))
+                                  pool=ManagerPool(factory), gate=TurnGate(server.turn_slots),
+                                  limits=Limits.of(server))
+    # outermost first: refuse a foreign Host or Origin, then an oversized body, then route
+    app.add_middleware(BodyLimit, limit=server.max_body_bytes)
+    app.add_middleware(Guard, allowed_hosts=server.allowed_hosts)
 
     app.add_exception_handler(RequestValidationError, invalid_request)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(request: Request, e: RateLimited) -> JSONResponse:
+        return JSONResponse({"detail": str(e)}, status_code=429,
+                            headers={"Retry-After": str(int(e.retry_after + 0.999))})
 
     @app.exception_handler(TastebudError)
     async def _tastebud_error(request: Request, e: TastebudError) -> JSONResponse:

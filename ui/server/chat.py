@@ -13,7 +13,8 @@ Protocol (JSON text frames, at most ``max_ws_message`` bytes each):
 
 A bad frame after hello (not JSON, unknown type, missing fields) gets an error event and the
 socket stays open. Close codes: 4400 no or bad hello, 4401 bad token, 4404 session not yours
-or unknown, 4408 no hello in time, 1009 frame too big.
+or unknown, 4408 no hello in time, 4429 too many open sockets (per account or address),
+4000 idle too long (reconnect to go on), 1009 frame too big.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 BAD_REQUEST, UNAUTHORIZED, NOT_FOUND, HELLO_TIMEOUT, TOO_BIG = 4400, 4401, 4404, 4408, 1009
+IDLE, TOO_MANY = 4000, 4429
 
 
 class Hello(BaseModel):
@@ -65,6 +67,15 @@ class BadFrame(Exception):
     def __init__(self, code: str, message: str, close: int | None = None) -> None:
         super().__init__(message)
         self.code, self.message, self.close = code, message, close
+
+
+def _say(data: dict[str, Any]) -> Say:
+    """A chat message; its length counted in characters, as the page's input box counts."""
+    text = data.get("text")
+    if isinstance(text, str) and len(text.strip()) > MAX_TEXT:
+        raise BadFrame("too_long", f"messages are limited to {MAX_TEXT} characters and this "
+                                   f"one has {len(text.strip())}; shorten it and send again")
+    return Say.model_validate(data)
 
 
 def _invalid(e: ValidationError) -> str:
@@ -109,13 +120,20 @@ async def _close(ws: WebSocket, close: int, code: str, message: str) -> None:
 async def chat(ws: WebSocket) -> None:
     """Chat in one session: hello first, then messages, feedback and pings."""
     svc: Services = ws.app.state.services
+    address = ws.client.host if ws.client else "?"
     await ws.accept()
-    with contextlib.suppress(WebSocketDisconnect):  # the client left: nothing to answer
-        await _serve(ws, svc)
+    refused = svc.limits.sockets.open_address(address)
+    if refused:
+        return await _close(ws, TOO_MANY, "too_many_sockets", refused)
+    try:
+        with contextlib.suppress(WebSocketDisconnect):  # the client left: nothing to answer
+            await _serve(ws, svc)
+    finally:
+        svc.limits.sockets.close_address(address)
 
 
 async def _serve(ws: WebSocket, svc: Services) -> None:
-    from profiles.errors import AuthenticationError, ForbiddenError, NotFoundError
+    from profiles.errors import AuthenticationError
 
     limit, store = svc.server.max_ws_message, svc.store
     try:
@@ -135,6 +153,19 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
         user = await run_in_threadpool(store.authenticate, hello.token)
     except AuthenticationError as e:
         return await _close(ws, UNAUTHORIZED, "unauthorized", str(e))
+    refused = svc.limits.sockets.open_user(user.id)
+    if refused:
+        return await _close(ws, TOO_MANY, "too_many_sockets", refused)
+    try:
+        await _chat(ws, svc, user, hello)
+    finally:
+        svc.limits.sockets.close_user(user.id)
+
+
+async def _chat(ws: WebSocket, svc: Services, user: Any, hello: Hello) -> None:
+    from profiles.errors import ForbiddenError, NotFoundError
+
+    limit, store = svc.server.max_ws_message, svc.store
     try:
         if hello.session_id is not None:
             session = await run_in_threadpool(store.get_session, user.id, hello.session_id)
@@ -150,9 +181,13 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
     conv = await run_in_threadpool(svc.conversation, session, manager)
     await ws.send_json({"type": "ready", "session": session.model_dump(mode="json"),
                         "shown": svc.cards(manager, conv.shown)})
+    idle = svc.server.idle_timeout_s
     while True:
         try:
-            data = await _receive(ws, limit)
+            data = await asyncio.wait_for(_receive(ws, limit), idle)
+        except TimeoutError:
+            return await _close(ws, IDLE, "idle", f"closed after {idle:g} s without a message; "
+                                                  "the page reconnects when you write")
         except BadFrame as e:
             if e.close:
                 return await _close(ws, e.close, e.code, e.message)
@@ -161,7 +196,11 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
         kind = data["type"]
         try:
             if kind == "message":
-                say = Say.model_validate(data)
+                say = _say(data)
+                wait = svc.limits.turns.check(user.id)
+                if wait is not None:
+                    await ws.send_json(error_event("rate_limited", svc.limits.turns.message(wait)))
+                    continue
                 # the stored state, not this socket's copy: likes, removals and list edits
                 # made over REST (the page's buttons) or another tab since the last turn count
                 # (and those made while this turn runs are merged in when it is stored)
@@ -181,6 +220,8 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
                 await ws.send_json(error_event(
                     "unknown_type", f"unknown event type '{kind[:40]}'; send message, "
                                     "feedback or ping"))
+        except BadFrame as e:
+            await ws.send_json(error_event(e.code, e.message))
         except ValidationError as e:
             await ws.send_json(error_event("bad_request", f"{kind[:40]}: {_invalid(e)}"))
         except TastebudError as e:

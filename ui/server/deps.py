@@ -32,3 +32,13 @@ def current_user(svc: ServicesDep,
 
 
 UserDep = Annotated[User, Depends(current_user)]
+
+
+def optional_user(svc: ServicesDep,
+                  creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+                  ) -> User | None:
+    """The signed-in user, or None for an anonymous request (a bad token is still a 401)."""
+    return None if creds is None else current_user(svc, creds)
+
+
+MaybeUserDep = Annotated[User | None, Depends(optional_user)]

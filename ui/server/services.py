@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ui.server.limits import Limits
 from ui.server.managers import ManagerPool, TurnGate
 from ui.server.settings import ServerSettings
 
@@ -24,6 +25,7 @@ class Services:
     store: ProfileStore
     pool: ManagerPool
     gate: TurnGate
+    limits: Limits
 
     def catalogs(self) -> list[dict[str, Any]]:
         """Imported catalogs, with whether their manager is loaded."""

@@ -136,7 +136,11 @@ function connect(sessionId) {
     if (e.code === 4401) { showSignup(); return; }
     if (e.code === 4404) { newChat(); return; }
     setBusy(false);
-    if (state.ws === ws) setTimeout(() => state.ws === ws && connect(state.session), 2000);
+    if (state.ws !== ws) return;
+    // idle: reconnect when the person writes again, not now
+    if (e.code === 4000) { state.ws = null; return; }
+    if (e.code === 4429) addMessage("assistant", e.reason || "too many open chats", "error");
+    setTimeout(() => state.ws === ws && connect(state.session), e.code === 4429 ? 15000 : 2000);
   };
 }
 
@@ -194,6 +198,7 @@ function setBusy(b) { state.busy = b; $("#say button").disabled = b; }
 async function send(text) {
   text = text.trim();
   if (!text || state.busy) return;
+  if (!state.ws) connect(state.session);  // closed while idle
   await state.ready;
   quickReplies([]);
   addMessage("user", text);
@@ -315,12 +320,29 @@ function move(k, d) {
 }
 function remove(k) { editList(state.list.filter((_, i) => i !== k)); }
 
+// ------------------------------------------------------------------ the account's token
+$("#copy-token").addEventListener("click", async () => {
+  try {
+    await navigator.clipboard.writeText(state.token);
+    $("#token-note").textContent = "Copied.";
+  } catch (_) { $("#token-note").textContent = "Select the token and copy it."; }
+});
+$("#new-token").addEventListener("click", async () => {
+  if (!confirm("Make a new token? The old one stops working on every device.")) return;
+  const r = await api("POST", "/api/me/token");
+  state.token = r.token;
+  localStorage.setItem("tastebud.token", r.token);
+  $("#token-out").textContent = r.token;
+  $("#token-note").textContent = "New token made; the old one no longer works.";
+});
+
 // ------------------------------------------------------------------ start
 async function boot() {
   if (!state.token) { showSignup(); return; }
   try {
     const me = await api("GET", "/api/me");
     $("#who").textContent = `signed in as ${me.name}`;
+    $("#token-out").textContent = state.token;
     await loadCatalogs();
     const last = Number(localStorage.getItem("tastebud.session"));
     if (last) {

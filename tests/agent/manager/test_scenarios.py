@@ -367,11 +367,13 @@ def socket_client(demo: Manager, tmp_path_factory: pytest.TempPathFactory) -> It
     from profiles.migrate import upgrade
     from profiles.store import ProfileStore
     from ui.server import create_app
+    from ui.server.settings import ServerSettings
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.db'}")
     upgrade(engine)
     settings = demo.base.settings.model_copy(update={"catalog": demo.catalog.name})
-    app = create_app(settings, manager_factory=lambda name: demo, store=ProfileStore(engine))
+    app = create_app(settings, manager_factory=lambda name: demo, store=ProfileStore(engine),
+                     server=ServerSettings(allowed_hosts=["testserver"]))
     with TestClient(app) as client:
         yield client
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query, status
 
 from agent.nlu.lexicon import normalize
-from ui.server.deps import ServicesDep
+from ui.server.deps import MaybeUserDep, ServicesDep
 
 router = APIRouter(prefix="/api", tags=["catalogs"])
 CatalogQ = Annotated[str | None, Query(max_length=100, description="default: the server's")]
@@ -22,6 +22,18 @@ def _titles(cat: Any) -> list[str]:
     return _NORMALIZED[cat.fingerprint]
 
 
+def _manager(svc: ServicesDep, catalog: str | None, user: Any) -> Any:
+    """The catalog's manager; loading one (training, indexing: minutes) needs a signed-in
+    user, so anonymous requests cannot make the server do that work."""
+    name = svc.catalog_name(catalog)
+    if user is None and name not in svc.pool.loaded():
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            f"catalog '{name}' is not loaded yet and loading it takes a while; "
+                            "sign in (Authorization: Bearer <token>) to open it",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return svc.pool.get(name)
+
+
 @router.get("/catalogs")
 def catalogs(svc: ServicesDep) -> list[dict[str, Any]]:
     """Imported catalogs (name, title, sizes, whether loaded, which is the default)."""
@@ -29,11 +41,12 @@ def catalogs(svc: ServicesDep) -> list[dict[str, Any]]:
 
 
 @router.get("/items")
-def search_items(svc: ServicesDep, q: Annotated[str, Query(min_length=1, max_length=200)],
+def search_items(svc: ServicesDep, user: MaybeUserDep,
+                 q: Annotated[str, Query(min_length=1, max_length=200)],
                  catalog: CatalogQ = None,
                  limit: Annotated[int, Query(ge=1, le=50)] = 10) -> list[dict[str, Any]]:
     """Items whose title contains ``q``, then items whose text is closest in meaning."""
-    manager = svc.pool.get(svc.catalog_name(catalog))
+    manager = _manager(svc, catalog, user)
     cat = manager.catalog
     needle = normalize(q).strip()
     hits = [i for i, t in enumerate(_titles(cat)) if needle and needle in t][:limit]
@@ -44,9 +57,10 @@ def search_items(svc: ServicesDep, q: Annotated[str, Query(min_length=1, max_len
 
 
 @router.get("/items/{item_id}")
-def item(item_id: str, svc: ServicesDep, catalog: CatalogQ = None) -> dict[str, Any]:
+def item(item_id: str, svc: ServicesDep, user: MaybeUserDep,
+         catalog: CatalogQ = None) -> dict[str, Any]:
     """One item: its card, all its attribute values and its text."""
-    manager = svc.pool.get(svc.catalog_name(catalog))
+    manager = _manager(svc, catalog, user)
     cat = manager.catalog
     i = cat.item(item_id)
     return {**manager.card(i, 0), "attributes": cat.item_attributes(i), "text": cat.texts[i]}
