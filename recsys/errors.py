@@ -29,11 +29,13 @@ class RowProblem:
 class CatalogValidationError(TastebudError):
     """Rows of a catalog file failed validation; nothing was imported."""
 
-    def __init__(self, problems: list[RowProblem], total: int | None = None) -> None:
+    def __init__(self, problems: list[RowProblem], total: int | None = None,
+                 note: str = "") -> None:
         self.problems = problems
         shown = "\n  ".join(str(p) for p in problems)
         more = total - len(problems) if total and total > len(problems) else 0
         extra = f"\n  ... and {more} more" if more else ""
+        extra += f"\n  ({note})" if note else ""
         super().__init__(
             f"catalog not imported, {total or len(problems)} bad field(s):\n  {shown}{extra}\n"
             "Fix the file (or the spec's column mapping) and import again; "

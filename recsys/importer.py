@@ -43,6 +43,7 @@ from recsys.spec import (
 )
 
 MAX_SHOWN = 20
+DEFAULT_SCALE = (0.0, 5.0)  # ratings without a declared rating_scale
 
 
 class _Problems:
@@ -185,6 +186,11 @@ def _event_fields(f: InteractionsSpec, row: dict, line: int
         lo, hi = f.rating_scale
         bad = RowProblem(f.file, line, f.rating or "", f"rating {r:g} is outside the spec's "
                          f"rating_scale [{lo:g}, {hi:g}]")
+    elif f.rating and not f.rating_scale and not 0 <= r <= DEFAULT_SCALE[1]:
+        # the models read 4 and up as liked: a 1-10 scale must be declared and rescaled
+        bad = RowProblem(f.file, line, f.rating, f"rating {r:g} is outside 0-5, the scale "
+                         "ratings are read on; for another scale declare rating_scale = "
+                         "[lowest, highest] and rescale_to = [1, 5] in the spec")
     elif f.weight and w < 0:
         bad = RowProblem(f.file, line, f.weight, f"weight {w:g} is negative")
     elif f.timestamp and t < 0:
@@ -374,10 +380,18 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
                 yield line, row
         except FileProblem as e:
             problems.add(e.problem)
+            unreadable.add(f.file)
         bar.update()
+
+    unreadable: set[str] = set()
+    refused: set[str] = set()  # item ids whose rows were refused: not "unknown" again later
+    follow_on = [0]
 
     def unknown(f: Any, line: int, col: str, ext: str, what: str = "item") -> None:
         """A row naming an id the catalog lacks: skipped and counted, or an error."""
+        if what == "item" and ext in refused:
+            follow_on[0] += 1  # the item's own row is the real problem, reported already
+            return
         if f.on_unknown == "skip":
             report.add(f.file, f"rows naming an unknown {what} (skipped)")
         else:
@@ -407,11 +421,13 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
         title = _text(row[it.title]) if it.title else (it.title_template or "").format(id=ext)
         if not title:
             problems.add(RowProblem(*where, it.title or "title", "empty title"))
+            refused.add(ext)
             continue
         try:
             year = year_of(row[year_col]) if year_col else None
         except ValueError as e:
             problems.add(RowProblem(*where, year_col or "year", str(e)))
+            refused.add(ext)
             continue
         i = len(item_ids)
         index[ext] = i
@@ -421,6 +437,11 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
         texts.append(_text(row[it.text]) or None if it.text else None)
         if it.attributes:
             item_rows.append((line, i, row))
+    if it.file in unreadable:  # every other file names its items: checking them says nothing
+        bar.close()
+        raise CatalogValidationError(problems.shown, problems.total,
+                                     note=f"the other files were not checked: they name the "
+                                          f"items of {it.file}, which could not be read")
     fields = _Fields(len(item_ids), spec.field_meta())
     for line, i, row in item_rows:
         for name, a in it.attributes.items():
@@ -553,7 +574,9 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
     bar.close()
 
     if problems.total:
-        raise CatalogValidationError(problems.shown, problems.total)
+        note = (f"besides, {follow_on[0]} row(s) of other files name the refused items; they "
+                "will import once those items do") if follow_on[0] else ""
+        raise CatalogValidationError(problems.shown, problems.total, note=note)
 
     n_items, n_users = len(item_ids), len(users)
     weights = _transform(np.array(cols_["w"], np.float32), spec.interactions)

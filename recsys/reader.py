@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -30,10 +31,29 @@ def _decode(path: Path, encoding: str) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        hint = f"bytes not valid {encoding} ({e.reason}); set encoding = \"latin-1\" (or the "
-        hint += "file's real encoding) in the spec"
+        hint = _encoding_hint(data, encoding, e)
         raise FileProblem(RowProblem(path.name, line, "(encoding)", hint)) from None
     return text.removeprefix("\ufeff")
+
+
+def _encoding_hint(data: bytes, encoding: str, e: UnicodeDecodeError) -> str:
+    """What the bytes say about the file's real encoding (a hint that fits them)."""
+    near = data[max(0, e.start - 12):e.end + 12]
+    where = f"{near!r}"
+    if codecs.lookup(encoding).name not in ("utf-8", "utf-8-sig"):
+        return (f"bytes not valid {encoding} ({e.reason}) near {where}; set encoding to the "
+                "file's real encoding in the spec")
+    decoded = data.decode("utf-8", errors="replace")
+    bad = decoded.count("\ufffd") - data.count("\ufffd".encode())
+    good = sum(1 for ch in decoded if ord(ch) > 127 and ch != "\ufffd")
+    if good:  # real UTF-8 elsewhere: Latin-1 would garble it; the file is damaged
+        return (f"{bad} byte(s) are not UTF-8 in a file that is otherwise UTF-8 ({good} "
+                f"non-ASCII characters read fine); the first is near {where}: fix those "
+                "bytes in the file (do not change the spec's encoding)")
+    return (f"{bad} byte(s) are not UTF-8 and the file has no other non-ASCII text, the first "
+            f"near {where}: if the file is Latin-1 or Windows-1252, set encoding = "
+            "\"latin-1\" (or \"cp1252\") in the spec; if it is UTF-8, those bytes are damaged: "
+            "fix them")
 
 
 def read_rows(path: Path, spec: FileSpec, needed: list[str]) -> Iterator[tuple[int, Row]]:

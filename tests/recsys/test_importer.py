@@ -138,6 +138,42 @@ def test_wrong_encoding_names_the_line(tmp_path: Path, settings: Settings) -> No
         import_catalog(spec, settings)
 
 
+def test_one_bad_byte_is_one_error_not_one_per_rating(tmp_path: Path,
+                                                      settings: Settings) -> None:
+    """The items file cannot be read: the ratings naming its items are not checked."""
+    spec = write_tiny(tmp_path)
+    (tmp_path / "movies.csv").write_bytes(
+        (tmp_path / "movies.csv").read_bytes().replace(b"Jumanji", b"Jum\xe1nji"))
+    with pytest.raises(CatalogValidationError) as e:
+        import_catalog(spec, settings)
+    msg = str(e.value)
+    assert "1 bad field(s)" in msg and "is not in" not in msg
+    assert "movies.csv:3: field '(encoding)'" in msg and "were not checked" in msg
+
+
+def test_the_encoding_hint_fits_the_bytes(tmp_path: Path, settings: Settings) -> None:
+    """A UTF-8 file with one damaged byte is not told to switch to Latin-1."""
+    spec = write_tiny(tmp_path)
+    movies = (tmp_path / "movies.csv").read_text().replace("Jumanji", "Jumánji")
+    (tmp_path / "movies.csv").write_bytes(movies.encode().replace(b"Heat", b"H\xe9at"))
+    with pytest.raises(CatalogValidationError) as e:
+        import_catalog(spec, settings)
+    msg = str(e.value)
+    assert "otherwise UTF-8" in msg and "latin-1" not in msg and "movies.csv:4" in msg
+
+
+def test_rows_naming_a_refused_item_are_not_errors_of_their_own(tmp_path: Path,
+                                                               settings: Settings) -> None:
+    spec = write_tiny(tmp_path)
+    movies = (tmp_path / "movies.csv").read_text().replace("Alien (1979)", '""')
+    (tmp_path / "movies.csv").write_text(movies)  # Alien's title gone: its row is refused
+    with pytest.raises(CatalogValidationError) as e:
+        import_catalog(spec, settings)
+    msg = str(e.value)
+    assert "1 bad field(s)" in msg and "empty title" in msg and "is not in" not in msg
+    assert "4 row(s) of other files name the refused items" in msg  # 2 ratings, 2 tags
+
+
 def test_jsonl_and_json_map(tmp_path: Path, settings: Settings) -> None:
     (tmp_path / "items.jsonl").write_text(
         '{"sku": "a", "name": "Lamp", "tags": ["light", "desk"], "about": "A lamp."}\n'
@@ -214,3 +250,12 @@ def test_real_catalogs_import_with_published_counts(mirror: Path, monkeypatch) -
     assert len(lf.attributes["tag"].values) == 8438
     assert lf.interactions.splits is not None
     assert int((lf.interactions.splits == "test").sum()) == 11892
+
+
+@pytest.mark.parametrize("rating", ["99", "-1", "5.5"])
+def test_ratings_off_the_scale_are_refused(tmp_path: Path, settings: Settings,
+                                           rating: str) -> None:
+    spec = write_tiny(tmp_path, ratings=RATINGS.replace("1,4,5.0,", f"1,4,{rating},"))
+    with pytest.raises(CatalogValidationError, match=r"ratings.csv:3: field 'rating'.*"
+                                                     r"outside 0-5.*rating_scale"):
+        import_catalog(spec, settings)
