@@ -139,3 +139,32 @@ def test_a_person_chats_rates_edits_and_comes_back(chromium: str, live_app: tupl
         browser.close()
     assert not errors, errors
     assert (shots / "tastebud-chat.png").stat().st_size > 10_000
+
+
+def test_two_tabs_on_one_chat_show_the_same_conversation(chromium: str,
+                                                         live_app: tuple[str, FastAPI]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = live_app
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        one = context.new_page()
+        one.goto(url)
+        one.get_by_test_id("name").fill("Ada")
+        one.get_by_test_id("signup").click()
+        one.get_by_test_id("text").fill("some comedy please")
+        one.get_by_test_id("send").click()
+        expect(one.locator("#list .card")).to_have_count(5)
+        two = context.new_page()  # same browser storage: the same account and chat
+        two.goto(url)
+        expect(two.locator("#log li.user")).to_have_text(["some comedy please"])
+        one.get_by_test_id("text").fill("anything else?")
+        one.get_by_test_id("send").click()
+        expect(two.locator("#log li.user")).to_have_text(["some comedy please",
+                                                          "anything else?"])
+        first = two.locator("#list .card").first.get_attribute("data-id")
+        two.locator("#list .card").first.locator("[data-action=remove]").click()
+        expect(one.locator("#list .card")).to_have_count(4)
+        assert first not in [c.get_attribute("data-id") for c in one.locator("#list .card").all()]
+        browser.close()

@@ -140,3 +140,24 @@ def test_two_tabs_on_one_session_lose_no_turn(make_app: Callable[..., FastAPI],
     assert state["turn"] == 3 and len(state["history"]) == 6
     texts = [line["text"] for line in state["history"] if line["role"] == "user"]
     assert set(texts) == {m.text for m in msgs[::2]}
+
+
+def test_the_other_tabs_are_told_of_a_change(make_app: Callable[..., FastAPI]) -> None:
+    """A turn or a click in one tab: the other tabs on the session get a sync event."""
+    client = TestClient(make_app())
+    h = sign_up(client)
+    with client.websocket_connect("/ws/chat") as a:
+        ready_a = hello(a, h)
+        sid = ready_a["session"]["id"]
+        with client.websocket_connect("/ws/chat") as b:
+            ready_b = hello(b, h, sid)
+            assert ready_a["tab"] != ready_b["tab"]
+            ids = _ids(turn(b, "some comedy please"))
+            assert a.receive_json() == {"type": "sync", "session_id": sid}
+            # a like from tab A's page: tab B is told, tab A (which made it) is not
+            r = client.post(f"/api/sessions/{sid}/feedback", json={"item_id": ids[0],
+                            "kind": "like"}, headers={**h, "X-Tastebud-Tab": ready_a["tab"]})
+            assert r.status_code == 201
+            assert b.receive_json() == {"type": "sync", "session_id": sid}
+            a.send_json({"type": "ping"})
+            assert a.receive_json()["type"] == "pong"  # nothing queued before it

@@ -165,7 +165,7 @@ async def _serve(ws: WebSocket, svc: Services) -> None:
 async def _chat(ws: WebSocket, svc: Services, user: Any, hello: Hello) -> None:
     from profiles.errors import ForbiddenError, NotFoundError
 
-    limit, store = svc.server.max_ws_message, svc.store
+    store = svc.store
     try:
         if hello.session_id is not None:
             session = await run_in_threadpool(store.get_session, user.id, hello.session_id)
@@ -179,8 +179,19 @@ async def _chat(ws: WebSocket, svc: Services, user: Any, hello: Hello) -> None:
     except TastebudError as e:
         return await _close(ws, NOT_FOUND, "not_found", str(e))
     conv = await run_in_threadpool(svc.conversation, session, manager)
-    await ws.send_json({"type": "ready", "session": session.model_dump(mode="json"),
-                        "shown": svc.cards(manager, conv.shown)})
+    tab = svc.hub.join(session.id, ws)
+    try:
+        await ws.send_json({"type": "ready", "session": session.model_dump(mode="json"),
+                            "shown": svc.cards(manager, conv.shown), "tab": tab.id})
+        await _loop(ws, svc, user, session, manager, tab.id)
+    finally:
+        svc.hub.leave(session.id, tab)
+
+
+async def _loop(ws: WebSocket, svc: Services, user: Any, session: Any, manager: Any,
+                tab: str) -> None:
+    """The socket's frames after ready, until it closes."""
+    limit = svc.server.max_ws_message
     idle = svc.server.idle_timeout_s
     while True:
         try:
@@ -205,10 +216,12 @@ async def _chat(ws: WebSocket, svc: Services, user: Any, hello: Hello) -> None:
                 # made over REST (the page's buttons) or another tab since the last turn count
                 # (and those made while this turn runs are merged in when it is stored)
                 base, version = await run_in_threadpool(svc.versioned, session, manager)
-                await _turn(ws, svc, user.id, session, manager, base, version, say.text)
+                if await _turn(ws, svc, user.id, session, manager, base, version, say.text):
+                    svc.hub.notify(session.id, besides=tab)
             elif kind == "feedback":
                 body = FeedbackIn.model_validate({k: v for k, v in data.items() if k != "type"})
                 fb = await run_in_threadpool(record_feedback, svc, user.id, session.id, body)
+                svc.hub.notify(session.id, besides=tab)
                 await ws.send_json({"type": "ack", "of": "feedback", "id": fb.id,
                                     "item_id": fb.item_id, "kind": fb.kind})
             elif kind == "ping":
@@ -231,14 +244,14 @@ async def _chat(ws: WebSocket, svc: Services, user: Any, hello: Hello) -> None:
 
 
 async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manager: Any,
-                base: Conversation, version: int, text: str) -> None:
+                base: Conversation, version: int, text: str) -> bool:
     """Run one turn from ``base`` (the stored state at ``version``), streaming its events, and
     store it.
 
     A finished turn is stored as one transaction (``ProfileStore.record_turn``: the message,
     the reply and the new state, merged with any change stored since ``version``) before its
     ``done`` goes out. A turn that fails, times out or loses its socket keeps the user's
-    message alone, as they saw it, and the state as it was.
+    message alone, as they saw it, and the state as it was. True when the turn was stored.
     """
     result = TurnResult()
     recorded = False
@@ -264,6 +277,7 @@ async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manage
                                         text)
             except Exception:  # do not hide why the turn ended
                 log.exception("could not store the message of an unfinished turn")
+    return recorded
 
 
 def _persist(svc: Services, user_id: int, session: Any, manager: Any, text: str,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ui.server.hub import SessionHub
 from ui.server.limits import Limits
 from ui.server.managers import ManagerPool, TurnGate
 from ui.server.settings import ServerSettings
@@ -26,6 +27,7 @@ class Services:
     pool: ManagerPool
     gate: TurnGate
     limits: Limits
+    hub: SessionHub = field(default_factory=SessionHub)
 
     def catalogs(self) -> list[dict[str, Any]]:
         """Imported catalogs, with whether their manager is loaded."""

@@ -18,6 +18,7 @@ const state = {
 async function api(method, path, body) {
   const headers = { "Content-Type": "application/json" };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (state.tab) headers["X-Tastebud-Tab"] = state.tab;  // our socket: not told of our clicks
   const r = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
   if (r.status === 401) { showSignup(); throw new Error("please sign in"); }
   if (!r.ok) {
@@ -106,6 +107,13 @@ function newChat() {
 }
 
 async function openSession(id) {
+  await showSession(id);
+  connect(state.session);
+  loadSessions();
+}
+
+// the stored session on screen: its messages, the list and the verdicts on it
+async function showSession(id) {
   const s = await api("GET", `/api/sessions/${id}`);
   state.session = s.session.id;
   state.catalog = s.session.catalog;
@@ -118,8 +126,6 @@ async function openSession(id) {
   for (const i of s.disliked) state.reactions[i] = "dislike";
   for (const i of s.seen) state.reactions[i] = "seen";
   renderList(s.shown);
-  connect(state.session);
-  loadSessions();
 }
 
 // ------------------------------------------------------------------ the chat socket
@@ -129,6 +135,7 @@ function connect(sessionId) {
   const ws = new WebSocket(`${proto}://${location.host}/ws/chat`);
   state.ws = ws;
   state.ready = new Promise((resolve) => { state.onReady = resolve; });
+  state.tab = null;
   ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: state.token,
     session_id: sessionId, catalog: state.catalog }));
   ws.onmessage = (e) => handle(JSON.parse(e.data));
@@ -148,6 +155,7 @@ function handle(ev) {
   switch (ev.type) {
     case "ready":
       state.session = ev.session.id;
+      state.tab = ev.tab;
       localStorage.setItem("tastebud.session", String(state.session));
       if (ev.shown.length && !state.list.length) renderList(ev.shown);
       state.onReady();
@@ -172,12 +180,17 @@ function handle(ev) {
       state.bubble = null;
       setBusy(false);
       loadSessions();
+      if (state.pendingSync) { state.pendingSync = false; showSession(state.session).catch(console.warn); }
       break;
     case "error":
       if (ev.final === false) { addMessage("assistant", ev.message, "error"); break; }
       if (state.bubble) { state.bubble.classList.remove("streaming"); state.bubble = null; }
       addMessage("assistant", ev.message, "error");
       setBusy(false);
+      break;
+    case "sync":  // another tab changed this session: show it as stored
+      if (state.busy) state.pendingSync = true;
+      else showSession(state.session).catch(console.warn);
       break;
     case "ack": case "pong":
       break;

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Header, Path, Query, status
 from starlette.concurrency import run_in_threadpool
 
 from recsys.errors import UnknownItemError
@@ -24,6 +24,8 @@ from ui.server.schemas import (
 
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 SessionId = Annotated[int, Path(ge=1, le=2**62)]
+# the page's own socket (its "tab" from ready): the other tabs on the session are told
+TabHeader = Annotated[str | None, Header(alias="X-Tastebud-Tab", max_length=40)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ChatSession)
@@ -71,10 +73,12 @@ def delete_session(session_id: SessionId, user: UserDep, svc: ServicesDep) -> No
 
 @router.post("/{session_id}/feedback", status_code=status.HTTP_201_CREATED,
              response_model=Feedback)
-def add_feedback(session_id: SessionId, body: FeedbackIn, user: UserDep,
-                 svc: ServicesDep) -> Feedback:
+def add_feedback(session_id: SessionId, body: FeedbackIn, user: UserDep, svc: ServicesDep,
+                 tab: TabHeader = None) -> Feedback:
     """Like, dislike, seen, a rating (0.5-5) or a critique of an item in this session."""
-    return record_feedback(svc, user.id, session_id, body)
+    fb = record_feedback(svc, user.id, session_id, body)
+    svc.hub.notify(session_id, besides=tab)
+    return fb
 
 
 @router.get("/{session_id}/feedback", response_model=list[Feedback])
@@ -84,10 +88,12 @@ def list_feedback(session_id: SessionId, user: UserDep, svc: ServicesDep) -> lis
 
 @router.post("/{session_id}/list-edits", status_code=status.HTTP_201_CREATED,
              response_model=ListEdit)
-def add_list_edit(session_id: SessionId, body: ListEditIn, user: UserDep,
-                  svc: ServicesDep) -> ListEdit:
+def add_list_edit(session_id: SessionId, body: ListEditIn, user: UserDep, svc: ServicesDep,
+                  tab: TabHeader = None) -> ListEdit:
     """The recommendation list as shown and as you left it (removed, reordered)."""
-    return record_list_edit(svc, user.id, session_id, body)
+    edit = record_list_edit(svc, user.id, session_id, body)
+    svc.hub.notify(session_id, besides=tab)
+    return edit
 
 
 @router.get("/{session_id}/list-edits", response_model=list[ListEdit])
