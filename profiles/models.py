@@ -91,3 +91,6 @@ class Preference(_Value):
     context: str | None
     created_at: datetime
     updated_at: datetime
+    catalog: str | None = None  # learned ones: the catalog their rule speaks of
+    rule: dict[str, Any] | None = None  # {"exclude": {field: [values]}, "less": ..., ...}
+    evidence: dict[str, Any] | None = None  # the edit: shown, kept and removed item ids

@@ -386,20 +386,41 @@ class ProfileStore:
             return [Preference.model_validate(r) for r in rows]
 
     def add_preference(self, user_id: int, text: str, *, source: str = "user",
-                       context: str | None = None) -> Preference:
-        """Add a statement; ``context`` is the situation a learner inferred it in."""
+                       context: str | None = None, catalog: str | None = None,
+                       rule: dict[str, Any] | None = None,
+                       evidence: dict[str, Any] | None = None,
+                       context_vector: Sequence[float] | None = None) -> Preference:
+        """Add a statement; ``context`` is the situation a learner inferred it in, ``rule``
+        what it means in ``catalog``'s fields, ``evidence`` the edit it came from and
+        ``context_vector`` the context's embedding (retrieval by similar situations)."""
         text = v.text("text", text, v.MAX_PREFERENCE)
         source = v.choice("source", source, SOURCES)
         if context is not None:
             context = v.text("context", context, v.MAX_CONTEXT, blank_ok=True) or None
+        if catalog is not None:
+            catalog = v.text("catalog", catalog, v.MAX_CATALOG)
+        doc, ev = (None if x is None else v.state(x) for x in (rule, evidence))
+        vec = None if context_vector is None else [float(x) for x in context_vector]
         with self._write() as s:
             self._user(s, user_id)
             now = _now()
             row = PreferenceRow(user_id=user_id, text=text, source=source, context=context,
+                                catalog=catalog, rule=doc, evidence=ev, context_vector=vec,
                                 created_at=now, updated_at=now)
             s.add(row)
             s.flush()
             return Preference.model_validate(row)
+
+    def learned(self, user_id: int, catalog: str) -> list[tuple[Preference, list[float]]]:
+        """The user's learned preferences about ``catalog`` with their context embeddings,
+        oldest first (what CIPHER retrieves from)."""
+        with self._read() as s:
+            self._user(s, user_id)
+            q = select(PreferenceRow).where(PreferenceRow.user_id == user_id,
+                                            PreferenceRow.catalog == catalog,
+                                            col(PreferenceRow.context_vector).is_not(None))
+            return [(Preference.model_validate(r), list(r.context_vector or []))
+                    for r in s.exec(q.order_by(col(PreferenceRow.id)))]
 
     def update_preference(self, user_id: int, preference_id: int, text: str, *,
                           source: str = "user") -> Preference:

@@ -157,5 +157,12 @@ class PreferenceRow(ProfilesTable, table=True):
     source: str = Field(max_length=16)
     # the situation it was inferred in (CIPHER retrieves by it); None when the user wrote it
     context: str | None = Field(default=None, sa_type=Text)
+    # learned ones: the catalog, the rule in its fields ({"exclude": {"genre": ["Horror"]}}),
+    # the edit it came from (shown, kept, removed item ids) and the context's embedding
+    catalog: str | None = Field(default=None, max_length=100)
+    rule: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    evidence: dict[str, Any] | None = Field(default=None, sa_type=JSON(none_as_null=True))
+    context_vector: list[float] | None = Field(default=None,
+                                               sa_type=JSON(none_as_null=True))
     created_at: datetime = Field(sa_type=UtcDateTime)
     updated_at: datetime = Field(sa_type=UtcDateTime)

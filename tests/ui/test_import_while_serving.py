@@ -69,6 +69,7 @@ def test_an_import_beside_the_server_fails_no_request(tmp_path: Path) -> None:
         assert proc.wait(300) == 0, log.read_text()
     assert "600000 interactions" in log.read_text()
     assert runs and during >= 1, "the import ended before any load ran beside it"
+    print("rest writes during the import:", [r["rest_write_latency_s"] for r in runs])
     for r in runs:
         assert r["errors"] == 0, r["error_samples"]
         assert r["rest_write_errors"] == 0, r["rest_write_error_samples"]
