@@ -67,8 +67,10 @@ def test_a_50_mb_body_gets_413_at_once_without_being_read(
         grew = _rss_mb() - before
         assert http.get("/health").status_code == 200
         assert http.get(f"/api/sessions/{sid}/feedback", headers=h).json() == []
-    # client and server share this process: their buffers count; far below the 50 MB sent
-    assert grew < 50 + limit / 1e6, grew
+    print(f"RSS grew {grew:.1f} MB")
+    # client and server share this process (the client's 1 MB chunks count too): far below
+    # the 50 MB sent, within the limit and some slack for buffers
+    assert grew < limit / 1e6 + 15, grew
 
 
 def sign_up_http(http: httpx.Client) -> dict[str, str]:
