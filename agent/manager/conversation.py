@@ -119,6 +119,12 @@ class Conversation:
     # every item the person named or judged: [item id, polarity, turn]; ranking seeds
     # (a mention or like > 0, a dislike or "nothing like X" < 0), newest first in weight
     mentions: list[list] = field(default_factory=list)
+    # the words of the standing request ("movie night with my kids; no musicals"): the
+    # situation a list answers, which the profile learns preferences in and recalls them by
+    context: str = ""
+    # preferences recalled from the profile and applied to this turn's list ({"id", "text",
+    # "context", "similarity", "rule"}), as the trace and the reply show them
+    memory: list[dict[str, Any]] = field(default_factory=list)
 
     def mention(self, item_id: str, polarity: float) -> None:
         """Record that the person named or judged an item this turn (the newest one wins)."""

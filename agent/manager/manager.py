@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,8 +216,13 @@ class Manager:
 
     # ------------------------------------------------------------------ the turn
 
-    def turn(self, conv: Conversation, text: str) -> Iterator[Event]:
-        """One turn: events in order, ending with ``done`` (or ``error`` for a caller error)."""
+    def turn(self, conv: Conversation, text: str,
+             recall: Callable[[str], list[dict[str, Any]]] | None = None) -> Iterator[Event]:
+        """One turn: events in order, ending with ``done`` (or ``error`` for a caller error).
+
+        ``recall``: the person's remembered preferences for a request's words (the web server
+        passes its CIPHER memory); what it returns is applied to this turn's list.
+        """
         t0 = time.perf_counter()
         text = (text or "").strip()
         if not text or len(text) > MAX_MESSAGE:
@@ -233,6 +238,8 @@ class Manager:
         unknown = unknown_titles(text, req, self.lex)
         self._note_mentions(conv, req)
         ctx = self._context(conv)
+        ctx.recall = recall
+        conv.memory = []
         steps: list[dict[str, Any]] = []
         pending: list[Event] = []
 
@@ -288,6 +295,7 @@ class Manager:
             "acts": [{**a, **({"item": cat.item_ids[a["item"]]} if "item" in a else {})}
                      for a in out.acts],
             "request": req.to_json(), "text": written.text, "reply_source": written.source,
+            "memory": conv.memory,
             "problems": written.problems, "trace": steps,
             "grounded_items": [cat.item_ids[i] for i in out.facts.items],
             "tools_ms": round(tools_ms, 2), "llm_tokens": written.tokens,
@@ -512,8 +520,10 @@ class Manager:
         if act == Act.REQUEST and change.slots and not (only_exclusions and not c.empty):
             c.replace_with(req, seeds)
             c.since, c.said = conv.turn, {}
+            conv.context = text
         else:
             c.refine_with(req, seeds)
+            conv.context = f"{conv.context}; {text}" if conv.context else text
         for fld, values in req.include.items():
             c.said.update({f"{fld}:{v}": conv.turn for v in values})
         for fld, values in change.less.items():

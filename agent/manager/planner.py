@@ -49,6 +49,7 @@ class RulePlanner:
         """Fill ``out.items`` with the best ``n`` items for the standing request."""
         n = n or self.list_size
         c = conv.constraints
+        mem = self._remembered(conv, ctx)
         # seeds ("like Alien", every title mentioned or liked) are weights in rank_items'
         # conversation scores, not a candidate pool: their neighbours by ratings and the films
         # people name together in real dialogues both count
@@ -56,18 +57,28 @@ class RulePlanner:
         # every wished value ranks up (so "action comedy" puts films with both first), a
         # "less" value ranks down; only ``include`` filters
         # (set afresh each call: a turn that recommends twice must not count them twice)
-        ctx.boosts = (*self._masks(ctx, c.include), *(-m for m in self._masks(ctx, c.less)))
+        less = {f: list(dict.fromkeys([*c.less.get(f, []), *mem.less.get(f, [])]))
+                for f in {*c.less, *mem.less}}
+        ctx.boosts = (*self._masks(ctx, c.include), *(-m for m in self._masks(ctx, less)))
         if soft:
             ctx.boosts = (*ctx.boosts, *self._related(ctx, soft))
         if c.less:
             ctx.boosts = (*ctx.boosts, *(-4 * m for m in self._related(ctx, c.less)))
         ctx.boosts = (*ctx.boosts, *self._text_near(ctx))
-        ranges = {f: r for f, r in c.ranges.items() if f in ctx.catalog.numbers}
+        ranges = {f: r for f, r in {**mem.ranges, **c.ranges}.items()
+                  if f in ctx.catalog.numbers}
+        exclude = {f: list(dict.fromkeys([*c.exclude.get(f, []), *mem.exclude.get(f, [])]))
+                   for f in {*c.exclude, *mem.exclude}}
+        years = mem.ranges.get("year", [None, None])
         cond: dict[str, Any] = {k: v for k, v in (("include", include),
-                                                   ("exclude", c.exclude),
-                                                   ("year_min", c.year_min),
-                                                   ("year_max", c.year_max),
+                                                   ("exclude", exclude),
+                                                   ("year_min", c.year_min or years[0]),
+                                                   ("year_max", c.year_max or years[1]),
                                                    ("ranges", ranges)) if v}
+        if mem.items and ctx.state is not None:  # raw edits: those very items stay off
+            index = ctx.catalog.item_index
+            ctx.state.rejected_items = list(dict.fromkeys(
+                [*ctx.state.rejected_items, *(index[i] for i in mem.items if i in index)]))
         if c.audience and c.audience in ctx.catalog.audience:
             cond["audience"] = c.audience  # never relaxed: who is watching is not a taste
         if cond:
@@ -98,10 +109,39 @@ class RulePlanner:
             ctx.boosts = (*ctx.boosts, *self._related(ctx, {"": [query]}))
         r = self.call(ctx, emit, "rank_items", {"n": n})
         out.items = _indices(ctx, r)
+        if conv.memory and out.items:
+            said = "; ".join(f"{m['text']} (from “{m['context'][:60]}”)" if m["context"] else
+                             m["text"] for m in conv.memory)
+            out.remembered = f"Remembering: {said}."
         out.personalised = bool(r.get("personalised"))
         out.action = "recommend" if out.items else "empty"
         out.exhausted = not out.items and ctx.bus.items is not None and bool(
             ctx.shown_or_rejected().size)
+
+    def _remembered(self, conv: Conversation, ctx: ToolContext) -> Any:
+        """The profile's preferences for this request as one rule, minus whatever the
+        request itself asks for (a remembered "no Horror" yields to "a scary movie")."""
+        from profiles.rules import Rule, merge
+
+        conv.memory = []
+        if ctx.recall is None:
+            return Rule()
+        c = conv.constraints
+        wanted = {(f, v) for f, vs in c.include.items() for v in vs}
+        rules = []
+        for m in ctx.recall(conv.context):
+            rule = Rule.from_json(m.get("rule"))
+            for part in (rule.exclude, rule.less):
+                for f in list(part):
+                    part[f] = [v for v in part[f] if (f, v) not in wanted]
+                    if not part[f]:
+                        del part[f]
+            asked = set(c.ranges) | ({"year"} if c.year_min or c.year_max else set())
+            rule.ranges = {f: r for f, r in rule.ranges.items() if f not in asked}
+            if not rule.empty:
+                rules.append(rule)
+                conv.memory.append({**m, "rule": rule.to_json()})
+        return merge(rules)
 
     hard_fields: tuple[str, ...] | None = None  # None: the catalog's genre-like field
 

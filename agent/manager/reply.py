@@ -51,6 +51,7 @@ class Outcome:
     personalised: bool = False
     exhausted: bool = False  # items match, but every one was shown or turned down already
     notes: list[str] = field(default_factory=list)  # short true sentences said first
+    remembered: str | None = None  # "Remembering: no Horror (...)": said first, always
     acts: list[dict[str, Any]] = field(default_factory=list)  # the message's dialogue acts
     facts: Facts = field(default_factory=Facts)
 
@@ -58,7 +59,7 @@ class Outcome:
 def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
     """The reply built from the outcome alone: short, true, and never names other items."""
     t = catalog.titles
-    parts: list[str] = list(out.notes)
+    parts: list[str] = [*([out.remembered] if out.remembered else []), *out.notes]
     for title in out.unknown_titles:
         parts.append(f"I couldn't find “{title}” in the {catalog.title or catalog.name} "
                      "catalog.")
@@ -283,7 +284,26 @@ class Written:
 
 def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, lex: Lexicon,
           llm: ChatModel | None, written: Written) -> Iterator[str]:
-    """Yield the reply in small deltas; ``written`` records what was sent and why."""
+    """Yield the reply in small deltas; ``written`` records what was sent and why.
+
+    What the profile made of the list (``out.remembered``) opens the reply whoever writes
+    the rest: the person must see why the list leaves things out.
+    """
+    lead = out.remembered
+    if not lead or llm is None or out.action not in LLM_ACTIONS:
+        yield from _write(user_text, out, conv, catalog, lex, llm, written)
+        return
+    yield from _deltas(lead + " ")
+    out.remembered = None  # said: not again in a template fallback
+    try:
+        yield from _write(user_text, out, conv, catalog, lex, llm, written)
+    finally:
+        out.remembered = lead
+    written.text = f"{lead} {written.text}".strip()
+
+
+def _write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, lex: Lexicon,
+           llm: ChatModel | None, written: Written) -> Iterator[str]:
     fallback = template(out, conv, catalog)
     if llm is None or out.action not in LLM_ACTIONS:
         yield from _deltas(fallback)

@@ -7,7 +7,7 @@ ranks inside it by meaning, ``rank_items`` orders what is left for the user. ``N
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -102,6 +102,9 @@ class ToolContext:
     boosts: tuple[np.ndarray, ...] = ()
     request: tuple[int, ...] = ()  # what the standing request is "like" (dense indices)
     session: SessionRanker | None = None
+    # the person's remembered preferences: context words -> recalled ones (JSON dicts with a
+    # "rule"); set per turn by whoever knows the person (the web server), None otherwise
+    recall: Callable[[str], list[dict[str, Any]]] | None = None
 
     def db(self) -> Engine:
         if self.engine is None:

@@ -256,8 +256,10 @@ async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manage
     result = TurnResult()
     recorded = False
     try:
+        recall = svc.recall_for(user_id, manager.catalog)
         async with contextlib.aclosing(stream_turn(manager, base.to_json(), text, svc.gate,
-                                                   svc.server.turn_timeout_s, result)) as events:
+                                                   svc.server.turn_timeout_s, result,
+                                                   recall)) as events:
             async for ev in events:
                 if ev["type"] == "done" and result.conversation is not None:
                     msg, shown = await run_in_threadpool(_persist, svc, user_id, session,
@@ -298,7 +300,8 @@ def _persist(svc: Services, user_id: int, session: Any, manager: Any, text: str,
     done = result.done
     trace = [{"step": "request", "kind": done.get("kind"), "action": done.get("action"),
               "request": done.get("request"), "reply_source": done.get("reply_source"),
-              "ms": done.get("ms")}, *done.get("trace", [])]
+              "memory": done.get("memory") or [], "ms": done.get("ms")},
+             *done.get("trace", [])]
     _, reply = svc.store.record_turn(
         user_id, session.id, user_text=text, reply_text=done.get("text", ""),
         tool_trace=trace, items=[c["id"] for c in result.items],

@@ -33,9 +33,10 @@ def record_feedback(svc: Services, user_id: int, session_id: int, body: Feedback
     kind = body.kind
     if kind == "rating" and body.rating is not None:  # a rating is a like or dislike too
         kind = "like" if body.rating >= 4 else "dislike" if body.rating <= 2 else "rating"
+    conv = svc.conversation(session, manager)
     shown = body.shown
     if shown is None:  # the list on screen as the page had it (read once, for the record)
-        shown = svc.conversation(session, manager).shown
+        shown = conv.shown
 
     def change(state: dict[str, Any] | None) -> dict[str, Any]:
         conv = svc.state_of(session, manager, state)
@@ -43,9 +44,13 @@ def record_feedback(svc: Services, user_id: int, session_id: int, body: Feedback
             conv.judge(body.item_id, kind)
         return conv.to_json()
 
-    return svc.store.add_feedback(user_id, item_id=body.item_id, kind=body.kind,
-                                  session_id=session_id, rating=body.rating,
-                                  critique=body.critique, shown=shown, state_change=change)
+    fb = svc.store.add_feedback(user_id, item_id=body.item_id, kind=body.kind,
+                                session_id=session_id, rating=body.rating,
+                                critique=body.critique, shown=shown, state_change=change)
+    if kind == "dislike" and body.item_id in shown:  # "not this one": an edit of the list
+        svc.learn(user_id, manager.catalog, conv.context, list(shown),
+                  [i for i in shown if i != body.item_id])
+    return fb
 
 
 def record_list_edit(svc: Services, user_id: int, session_id: int, body: ListEditIn
@@ -61,5 +66,9 @@ def record_list_edit(svc: Services, user_id: int, session_id: int, body: ListEdi
         conv.edit_list(list(body.shown), list(body.edited))
         return conv.to_json()
 
-    return svc.store.add_list_edit(user_id, shown=body.shown, edited=body.edited,
+    edit = svc.store.add_list_edit(user_id, shown=body.shown, edited=body.edited,
                                    session_id=session_id, state_change=change)
+    if set(body.shown) - set(body.edited):  # items taken off: learn why
+        context = svc.conversation(session, manager).context
+        svc.learn(user_id, manager.catalog, context, list(body.shown), list(body.edited))
+    return edit

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ui.server.hub import SessionHub
@@ -12,9 +15,14 @@ from ui.server.settings import ServerSettings
 
 if TYPE_CHECKING:
     from agent.manager import Conversation, Manager
+    from profiles.cipher import Cipher
     from profiles.models import ChatSession
     from profiles.store import ProfileStore
+    from recsys.catalog import Catalog
     from recsys.settings import Settings
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -28,6 +36,35 @@ class Services:
     gate: TurnGate
     limits: Limits
     hub: SessionHub = field(default_factory=SessionHub)
+
+    @cached_property
+    def cipher(self) -> Cipher:
+        """The preference learner over this app's store and the configured text encoder."""
+        from profiles.cipher import Cipher
+        from recsys.embeddings import get_encoder
+
+        return Cipher(self.store, get_encoder(self.settings))
+
+    def recall_for(self, user_id: int, catalog: Catalog
+                   ) -> Callable[[str], list[dict[str, Any]]]:
+        """What a turn of this person calls for their remembered preferences."""
+        def recall(context: str) -> list[dict[str, Any]]:
+            try:
+                return [r.to_json() for r in self.cipher.recall(user_id, catalog, context)]
+            except Exception:  # a broken memory must not break the chat
+                log.exception("recalling preferences failed")
+                return []
+
+        return recall
+
+    def learn(self, user_id: int, catalog: Catalog, context: str, shown: list[str],
+              kept: list[str]) -> None:
+        """Learn from an edit the person made; a failure is logged, never the user's error
+        (the edit itself is stored already)."""
+        try:
+            self.cipher.learn(user_id, catalog, context, shown, kept)
+        except Exception:
+            log.exception("learning from an edit failed")
 
     def catalogs(self) -> list[dict[str, Any]]:
         """Imported catalogs, with whether their manager is loaded."""

@@ -12,7 +12,7 @@ import asyncio
 import copy
 import logging
 import threading
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,13 +47,15 @@ def _failure_message(e: BaseException) -> str:
 
 
 async def stream_turn(manager: Manager, state: dict[str, Any], text: str, gate: TurnGate,
-                      timeout_s: float, result: TurnResult
+                      timeout_s: float, result: TurnResult,
+                      recall: Callable[[str], list[dict[str, Any]]] | None = None
                       ) -> AsyncGenerator[dict[str, Any], None]:
     """Yield the turn's events as JSON objects; ``done`` only once the turn has ended.
 
     Args:
         state: the conversation before the turn (``Conversation.to_json()``); not changed.
         result: filled in as the turn goes; ``result.conversation`` is the state to keep.
+        recall: the person's remembered preferences (``Manager.turn``'s ``recall``).
     """
     from agent.manager import Conversation
 
@@ -71,7 +73,7 @@ async def stream_turn(manager: Manager, state: dict[str, Any], text: str, gate: 
 
     def work() -> None:
         try:
-            events = manager.turn(conv, text)
+            events = manager.turn(conv, text, recall=recall)
             try:
                 for ev in events:
                     if stop.is_set():  # the socket gave up (deadline, disconnect)

@@ -1,0 +1,43 @@
+"""Inferring a preference from an edit: the values the removed items share and the kept lack."""
+
+from __future__ import annotations
+
+from profiles.rules import Rule, infer, merge
+from tests.agent.manager.conftest import movie_catalog
+
+CAT = movie_catalog()  # genre by position: 0 Action 1 Comedy 2 Drama 3 Horror, repeating
+
+
+def test_two_removed_horror_films_make_a_filter() -> None:
+    shown, kept = [3, 7, 1, 2, 5], [1, 2, 5]  # Broken Harbor, Burning Harbor: Horror
+    rule = infer(CAT, shown, kept)
+    assert rule == Rule(exclude={"genre": ["Horror"]})
+    assert rule.describe(CAT) == "no Horror"
+    assert not rule.admits(CAT, 11) and rule.admits(CAT, 1)
+
+
+def test_one_removal_only_ranks_down() -> None:
+    rule = infer(CAT, [3, 1, 2], [1, 2])
+    assert rule is not None and rule.less == {"genre": ["Horror"]} and not rule.exclude
+
+
+def test_old_films_taken_off_read_as_a_year_bound() -> None:
+    shown = [0, 1, 2, 7, 8, 9]  # 1950, 1957, 1964 and 1999, 2006, 2013
+    rule = infer(CAT, shown, [7, 8, 9])
+    assert rule == Rule(ranges={"year": [1990, None]})
+    assert rule.describe(CAT) == "nothing before 1990"
+
+
+def test_a_value_the_kept_items_have_too_is_not_blamed() -> None:
+    rule = infer(CAT, [1, 5], [5])  # both Comedy: the genre explains nothing
+    assert rule is not None and "genre" not in rule.less and "genre" not in rule.exclude
+    assert infer(CAT, [1, 2], [1, 2]) is None  # nothing removed
+
+
+def test_merge_newest_wins() -> None:
+    old = Rule(exclude={"genre": ["Horror"]}, ranges={"year": [1990, None]})
+    new = Rule(less={"genre": ["Horror"]}, ranges={"year": [1980, None]})
+    out = merge([old, new])
+    assert out.exclude == {} and out.less == {"genre": ["Horror"]}
+    assert out.ranges == {"year": [1980, None]}
+    assert Rule.from_json(out.to_json()) == out

@@ -1,0 +1,75 @@
+"""The profile learned from edits, through the public API only: sign up, chat over /ws/chat,
+list edits over REST, the profile over /api/profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.ui.conftest import sign_up
+from tests.ui.test_chat_socket import hello, turn
+
+KIDS = "any movies from the 90s for movie night with my kids"
+KIDS_AGAIN = "any movies from the 2000s for a movie night with the kids"
+ALONE = "some horror for tonight alone"
+
+
+def _chat(client: TestClient, h: dict[str, str], text: str) -> tuple[int, list[dict], str]:
+    """A new session with one message: (session id, the list's cards, the reply)."""
+    with client.websocket_connect("/ws/chat") as ws:
+        sid = hello(ws, h)["session"]["id"]
+        events = turn(ws, text)
+    items = next((e["items"] for e in events if e["type"] == "items"), [])
+    return sid, items, events[-1].get("text", "")
+
+
+def _genres(cards: list[dict[str, Any]]) -> set[str]:
+    return {g for c in cards for g in c["attributes"]["genre"]}
+
+
+def test_removing_horror_from_a_kids_list_is_remembered_for_kids_only(
+        make_app: Callable[..., FastAPI]) -> None:
+    client = TestClient(make_app())
+    ann, bob = sign_up(client, "ann"), sign_up(client, "bob")
+    sid, cards, _ = _chat(client, ann, KIDS)
+    assert "Horror" in _genres(cards)  # the list the person edits
+    shown = [c["id"] for c in cards]
+    kept = [c["id"] for c in cards if "Horror" not in c["attributes"]["genre"]]
+    r = client.post(f"/api/sessions/{sid}/list-edits", json={"shown": shown, "edited": kept},
+                    headers=ann)
+    assert r.status_code == 201
+    [pref] = client.get("/api/profile", headers=ann).json()
+    assert pref["text"] == "no Horror" and pref["source"] == "edit"
+    assert pref["context"] == KIDS and pref["evidence"]["kept"] == kept
+
+    _, again, reply = _chat(client, ann, KIDS_AGAIN)  # a new session, the same situation
+    assert again and "Horror" not in _genres(again)
+    assert "Remembering: no Horror" in reply
+    _, alone, reply = _chat(client, ann, ALONE)  # alone, asking for horror: horror
+    assert _genres(alone) == {"Horror"} and "Remembering" not in reply
+    _, theirs, _ = _chat(client, bob, KIDS_AGAIN)  # another person: untouched
+    assert "Horror" in _genres(theirs)
+
+    assert client.delete(f"/api/profile/preferences/{pref['id']}", headers=ann).status_code == 204
+    sid, _, reply = _chat(client, ann, KIDS_AGAIN)  # deleted: gone from retrieval at once
+    assert "Remembering" not in reply
+    last = client.get(f"/api/sessions/{sid}", headers=ann).json()["messages"][-1]
+    assert last["tool_trace"][0]["memory"] == []
+    # (the two films she took off stay turned down, and rank their kind down: item feedback)
+
+
+def test_the_turn_trace_records_what_was_remembered(make_app: Callable[..., FastAPI]) -> None:
+    client = TestClient(make_app())
+    h = sign_up(client)
+    sid, cards, _ = _chat(client, h, KIDS)
+    shown = [c["id"] for c in cards]
+    client.post(f"/api/sessions/{sid}/list-edits", headers=h, json={
+        "shown": shown, "edited": [c["id"] for c in cards
+                                   if "Horror" not in c["attributes"]["genre"]]})
+    sid2, _, _ = _chat(client, h, KIDS_AGAIN)
+    reply = client.get(f"/api/sessions/{sid2}", headers=h).json()["messages"][-1]
+    [memory] = reply["tool_trace"][0]["memory"]
+    assert memory["text"] == "no Horror" and memory["context"] == KIDS
