@@ -15,6 +15,7 @@ drops a remembered "no Horror" when the message asks for a scary film).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from recsys.embeddings import Encoder
 
 log = logging.getLogger(__name__)
+Infer = Callable[["Catalog", list[int], list[int]], Rule | None]
 K = 5
 MIN_SIMILARITY = 0.5  # cosine of MiniLM context embeddings; see benchmarks/edit_cost.py
 
@@ -52,9 +54,14 @@ class Cipher:
     """The learner and its memory over one profile store and one text encoder."""
 
     def __init__(self, store: ProfileStore, encoder: Encoder, *, k: int = K,
-                 min_similarity: float = MIN_SIMILARITY, contextual: bool = True) -> None:
+                 min_similarity: float = MIN_SIMILARITY, contextual: bool = True,
+                 infer: Infer = infer) -> None:
+        """``contextual=False`` applies every preference learned, whatever the context (the
+        context-agnostic baseline); ``infer`` reads an edit (``rules.removed_items``: the raw
+        edit, the ICL-edit baseline)."""
         self.store, self.encoder = store, encoder
         self.k, self.min_similarity, self.contextual = k, min_similarity, contextual
+        self.infer = infer
 
     def _embed(self, text: str) -> np.ndarray:
         v = np.asarray(self.encoder.encode([text or "(no request)"], progress=False)[0],
@@ -62,12 +69,17 @@ class Cipher:
         return v / (float(np.linalg.norm(v)) or 1.0)
 
     def learn(self, user_id: int, catalog: Catalog, context: str, shown: list[str],
-              kept: list[str]) -> Preference | None:
-        """Infer and store the preference behind an edit; None when nothing explains it."""
+              kept: list[str], *, key: str | None = None,
+              about: dict[str, Any] | None = None) -> Preference | None:
+        """Infer and store the preference behind an edit; None when nothing explains it.
+
+        ``context``: the request the list answered (shown to the person); ``key``: what
+        retrieval compares (default the context; the server passes its situation words,
+        ``agent.nlu.situation``); ``about``: kept with the evidence (which list it was)."""
         index = catalog.item_index
         s = [index[i] for i in shown if i in index]
         k = [index[i] for i in kept if i in index]
-        rule = infer(catalog, s, k)
+        rule = self.infer(catalog, s, k)
         if rule is None:
             return None
         removed = [i for i in shown if i not in set(kept)]
@@ -76,11 +88,12 @@ class Cipher:
             user_id, rule.describe(catalog)[:500], source="edit", context=context or None,
             catalog=catalog.name, rule=rule.to_json(),
             evidence={"shown": list(shown), "kept": list(kept), "removed": removed,
-                      "encoder": self.encoder.name},
-            context_vector=self._embed(context).tolist())
+                      "encoder": self.encoder.name, "key": key, **(about or {})},
+            context_vector=self._embed(context if key is None else key).tolist())
 
     def recall(self, user_id: int, catalog: Catalog, context: str) -> list[Remembered]:
-        """The preferences to apply to a request in ``context``, most similar first."""
+        """The preferences to apply to a request in ``context`` (compared as ``learn``'s
+        key), most similar first."""
         rows = [(p, v) for p, v in self.store.learned(user_id, catalog.name)
                 if (p.evidence or {}).get("encoder") == self.encoder.name]
         if not rows:

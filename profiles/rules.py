@@ -212,3 +212,9 @@ def _range(catalog: Catalog, removed: list[int], kept: list[int]
             if best is None or len(hits) > best[1]:
                 best = ((name, bounds), len(hits))
     return best
+
+
+def removed_items(catalog: Catalog, shown: list[int], kept: list[int]) -> Rule | None:
+    """Raw-edit memory (the ICL-edit baseline): the very items taken off, no reading of why."""
+    gone = [catalog.item_ids[i] for i in shown if i not in set(kept)]
+    return Rule(items=gone) if gone else None

@@ -423,13 +423,19 @@ class ProfileStore:
                     for r in s.exec(q.order_by(col(PreferenceRow.id)))]
 
     def update_preference(self, user_id: int, preference_id: int, text: str, *,
-                          source: str = "user") -> Preference:
-        """Rewrite a statement; a statement the user rewrote becomes theirs (source "user")."""
+                          source: str = "user", rule: dict[str, Any] | None = None
+                          ) -> Preference:
+        """Rewrite a statement; a statement the user rewrote becomes theirs (source "user").
+        A learned one keeps its context and takes ``rule``, what the new words say in its
+        catalog's fields (None: the words say nothing the catalog can apply)."""
         text = v.text("text", text, v.MAX_PREFERENCE)
         source = v.choice("source", source, SOURCES)
+        doc = None if rule is None else v.state(rule)
         with self._write() as s:
             row = self._preference(s, user_id, preference_id)
             row.text, row.source, row.updated_at = text, source, _now()
+            if row.catalog is not None:
+                row.rule = doc
             s.flush()
             return Preference.model_validate(row)
 

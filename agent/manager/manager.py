@@ -206,6 +206,27 @@ class Manager:
         seeds = conversation_seeds(events, conv.turn, decay)
         return seeds
 
+    def situation(self, text: str) -> str:
+        """The situation words of a request, what remembered preferences are keyed to
+        (``agent.nlu.situation``)."""
+        from agent.manager.planner import hard_fields
+        from agent.nlu.situation import situation
+
+        return situation(text, self.lex, hard_fields(self.catalog, self.rules.hard_fields))
+
+    def rule_of(self, text: str) -> dict[str, Any] | None:
+        """What a preference statement says in this catalog's fields ("no horror, nothing
+        before 1990" -> exclusions and a year bound); None when nothing applicable."""
+        from agent.nlu import extract
+        from profiles.rules import Rule
+
+        req = extract(text, self.lex).request
+        rule = Rule(exclude={f: list(vs) for f, vs in req.exclude.items()},
+                    ranges={k: list(v) for k, v in req.ranges.items()})
+        if req.year_min or req.year_max:
+            rule.ranges["year"] = [req.year_min, req.year_max]
+        return None if rule.empty else rule.to_json()
+
     def ranking(self, conv: Conversation, n: int = 50) -> list[str]:
         """The ``n`` items a recommend turn would show now (catalog ids), without changing
         the conversation: what offline evaluation scores."""

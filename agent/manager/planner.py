@@ -118,6 +118,9 @@ class RulePlanner:
         out.exhausted = not out.items and ctx.bus.items is not None and bool(
             ctx.shown_or_rejected().size)
 
+    def _hard(self, ctx: ToolContext) -> tuple[str, ...]:
+        return hard_fields(ctx.catalog, self.hard_fields)
+
     def _remembered(self, conv: Conversation, ctx: ToolContext) -> Any:
         """The profile's preferences for this request as one rule, minus whatever the
         request itself asks for (a remembered "no Horror" yields to "a scary movie")."""
@@ -126,10 +129,14 @@ class RulePlanner:
         conv.memory = []
         if ctx.recall is None:
             return Rule()
+        from agent.nlu import lexicon_for
+        from agent.nlu.situation import situation
+
         c = conv.constraints
         wanted = {(f, v) for f, vs in c.include.items() for v in vs}
         rules = []
-        for m in ctx.recall(conv.context):
+        key = situation(conv.context, lexicon_for(ctx.catalog), self._hard(ctx))
+        for m in ctx.recall(key):
             rule = Rule.from_json(m.get("rule"))
             for part in (rule.exclude, rule.less):
                 for f in list(part):
@@ -151,14 +158,7 @@ class RulePlanner:
         """Wished values -> (hard filters, soft wishes). Only a catalog-wide field (genre)
         filters, and only when asked for in this message or when no title says otherwise; a
         sparse tag ("feel-good" is on 4 films) is evidence for ranking."""
-        from agent.nlu import lexicon_for
-
-        hard_fields = self.hard_fields
-        if hard_fields is None:
-            # the genre-like field, and what the spec calls filterable (people, ratings)
-            g = lexicon_for(ctx.catalog).genre_field
-            hard_fields = (*((g,) if g else ()),
-                           *(f for f in ctx.catalog.attributes if ctx.catalog.info(f).hard))
+        hard_fields = self._hard(ctx)
         titles = bool(ctx.request or any(w > 0 for w in ctx.seeds.values()))
         said = conv.constraints.said if conv is not None else {}
         turn = conv.turn if conv is not None else -1
@@ -339,6 +339,17 @@ def _same_name(catalog: Any, fld: str, value: str) -> np.ndarray:
         catalog.__dict__[key] = index
     hit = index.get(normalize(value))
     return catalog.attributes[fld].items_with(hit) if hit else np.zeros(0, np.int32)
+
+
+def hard_fields(catalog: Any, override: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The fields whose wished values filter: the genre-like field, and what the spec calls
+    filterable (people, ratings)."""
+    from agent.nlu import lexicon_for
+
+    if override is not None:
+        return override
+    g = lexicon_for(catalog).genre_field
+    return (*((g,) if g else ()), *(f for f in catalog.attributes if catalog.info(f).hard))
 
 
 def _relaxations(cond: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

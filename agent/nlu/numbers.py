@@ -50,7 +50,7 @@ def years(words: list[str], req: Request, used: set[int]) -> None:
                 q = prev if prev != "the" else prev2
                 lo, hi = {"early": (lo, lo + 4), "late": (lo + 5, hi), "mid": (lo + 3, lo + 7)}[q]
             rel = prev if prev not in ("the", "early", "late", "mid") else prev2
-            _set_range(req, rel, lo, hi)
+            _set_range(req, _flip(rel, words, i), lo, hi)
             used.add(i)
             i += 1
             continue
@@ -63,9 +63,21 @@ def years(words: list[str], req: Request, used: set[int]) -> None:
                 used.update({i, i + 2})
                 i += 3
                 continue
-            _set_range(req, prev if prev != "the" else prev2, y, y)
+            _set_range(req, _flip(prev if prev != "the" else prev2, words, i), y, y)
             used.add(i)
         i += 1
+
+
+_BOUND_NEG = ("nothing", "no", "not", "none", "never")
+_FLIPPED = {"before": "since", "pre": "since", "older": "since", "earlier": "since",
+            "after": "until", "post": "until", "newer": "until", "later": "until"}
+
+
+def _flip(rel: str, words: list[str], i: int) -> str:
+    """"nothing before 1990" is "since 1990"; "no films after 1979" is "until 1979"."""
+    if rel in _FLIPPED and any(w in _BOUND_NEG for w in words[max(0, i - 4):i - 1]):
+        return _FLIPPED[rel]
+    return rel
 
 
 def _set_range(req: Request, rel: str, lo: int, hi: int) -> None:

@@ -168,3 +168,49 @@ def test_two_tabs_on_one_chat_show_the_same_conversation(chromium: str,
         expect(one.locator("#list .card")).to_have_count(4)
         assert first not in [c.get_attribute("data-id") for c in one.locator("#list .card").all()]
         browser.close()
+
+
+def test_the_taste_panel_shows_what_an_edit_taught_and_forgets_on_delete(
+        chromium: str, live_app: tuple[str, FastAPI], tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    kids, again = ("any movies from the 90s for movie night with my kids",
+                   "any movies from the 2000s for a movie night with the kids")
+    url, _ = live_app
+    shots = Path(os.environ.get("TEST_ARTIFACTS_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.get_by_test_id("name").fill("Ada")
+        page.get_by_test_id("signup").click()
+        page.get_by_test_id("text").fill(kids)
+        page.get_by_test_id("send").click()
+        cards = page.locator("#list .card")
+        expect(cards).to_have_count(5)
+        horror = cards.filter(has_text="Horror")
+        n = horror.count()
+        assert n >= 2
+        for k in range(n):  # one click at a time, as a person does it
+            horror.first.locator("[data-action=remove]").click()
+            expect(cards).to_have_count(5 - k - 1)
+        prefs = page.locator("#prefs li")
+        expect(prefs).to_have_count(1)
+        expect(prefs.first).to_contain_text("no Horror")
+        expect(prefs.first).to_contain_text(f"when you asked “{kids}”")
+        page.get_by_test_id("new-chat").click()
+        page.get_by_test_id("text").fill(again)
+        page.get_by_test_id("send").click()
+        expect(page.locator("#log li.assistant").last).to_contain_text("Remembering: no Horror")
+        expect(cards).to_have_count(5)
+        assert cards.filter(has_text="Horror").count() == 0
+        page.screenshot(path=str(shots / "tastebud-taste.png"), full_page=True)
+        prefs.first.locator("[data-action=delete]").click()
+        expect(prefs).to_have_count(0)
+        page.get_by_test_id("new-chat").click()
+        page.get_by_test_id("text").fill(again)
+        page.get_by_test_id("send").click()
+        expect(page.locator("#log li.assistant")).to_have_count(1)
+        expect(page.locator("#log li.assistant").last).not_to_contain_text("Remembering")
+        browser.close()

@@ -73,3 +73,46 @@ def test_the_turn_trace_records_what_was_remembered(make_app: Callable[..., Fast
     reply = client.get(f"/api/sessions/{sid2}", headers=h).json()["messages"][-1]
     [memory] = reply["tool_trace"][0]["memory"]
     assert memory["text"] == "no Horror" and memory["context"] == KIDS
+
+
+def test_one_list_edited_in_several_clicks_teaches_one_preference(
+        make_app: Callable[..., FastAPI]) -> None:
+    """Taking two horror films off one at a time is "no Horror", not twice "fewer Horror"."""
+    client = TestClient(make_app())
+    h = sign_up(client)
+    sid, cards, _ = _chat(client, h, KIDS)
+    ids = [c["id"] for c in cards]
+    horror = [c["id"] for c in cards if "Horror" in c["attributes"]["genre"]]
+    assert len(horror) >= 2
+    now = list(ids)
+    for gone in horror:
+        nxt = [i for i in now if i != gone]
+        assert client.post(f"/api/sessions/{sid}/list-edits", headers=h,
+                           json={"shown": now, "edited": nxt}).status_code == 201
+        now = nxt
+    prefs = client.get("/api/profile", headers=h).json()
+    assert [p["text"] for p in prefs] == ["no Horror"]
+    assert prefs[0]["evidence"]["shown"] == ids and prefs[0]["evidence"]["kept"] == now
+
+
+def test_a_profile_statement_the_person_writes_holds_everywhere(
+        make_app: Callable[..., FastAPI]) -> None:
+    client = TestClient(make_app())
+    h = sign_up(client)
+    assert client.post("/api/profile/preferences", headers=h,
+                       json={"text": "no horror"}).status_code == 201
+    _, cards, reply = _chat(client, h, KIDS)
+    assert cards and "Horror" not in _genres(cards) and "Remembering: no horror" in reply
+    # and a learned one rewritten by the person says what the new words say
+    client.put("/api/profile", headers=h, json={"texts": []})
+    sid, cards, _ = _chat(client, h, KIDS)
+    client.post(f"/api/sessions/{sid}/list-edits", headers=h, json={
+        "shown": [c["id"] for c in cards],
+        "edited": [c["id"] for c in cards if "Horror" not in c["attributes"]["genre"]]})
+    [pref] = client.get("/api/profile", headers=h).json()
+    r = client.patch(f"/api/profile/preferences/{pref['id']}", headers=h,
+                     json={"text": "no horror and no drama"})
+    assert r.status_code == 200 and r.json()["source"] == "user"
+    assert r.json()["rule"]["exclude"] == {"genre": ["Horror", "Drama"]}
+    _, again, _ = _chat(client, h, KIDS_AGAIN)
+    assert again and not {"Horror", "Drama"} & _genres(again)

@@ -48,8 +48,7 @@ def record_feedback(svc: Services, user_id: int, session_id: int, body: Feedback
                                 session_id=session_id, rating=body.rating,
                                 critique=body.critique, shown=shown, state_change=change)
     if kind == "dislike" and body.item_id in shown:  # "not this one": an edit of the list
-        svc.learn(user_id, manager.catalog, conv.context, list(shown),
-                  [i for i in shown if i != body.item_id])
+        svc.learn(session, manager)
     return fb
 
 
@@ -69,6 +68,5 @@ def record_list_edit(svc: Services, user_id: int, session_id: int, body: ListEdi
     edit = svc.store.add_list_edit(user_id, shown=body.shown, edited=body.edited,
                                    session_id=session_id, state_change=change)
     if set(body.shown) - set(body.edited):  # items taken off: learn why
-        context = svc.conversation(session, manager).context
-        svc.learn(user_id, manager.catalog, context, list(body.shown), list(body.edited))
+        svc.learn(session, manager)
     return edit

@@ -48,21 +48,49 @@ class Services:
     def recall_for(self, user_id: int, catalog: Catalog
                    ) -> Callable[[str], list[dict[str, Any]]]:
         """What a turn of this person calls for their remembered preferences."""
+        manager = self.pool.get(catalog.name)
+
         def recall(context: str) -> list[dict[str, Any]]:
             try:
-                return [r.to_json() for r in self.cipher.recall(user_id, catalog, context)]
+                out = [r.to_json() for r in self.cipher.recall(user_id, catalog, context)]
+                # what the person wrote in their profile holds everywhere, as the catalog
+                # reads it ("no horror"); learned ones hold where they were learned
+                for p in self.store.profile(user_id):
+                    if p.catalog is None and (rule := manager.rule_of(p.text)):
+                        out.append({"id": p.id, "text": p.text, "context": "",
+                                    "similarity": 1.0, "rule": rule})
+                return out
             except Exception:  # a broken memory must not break the chat
                 log.exception("recalling preferences failed")
                 return []
 
         return recall
 
-    def learn(self, user_id: int, catalog: Catalog, context: str, shown: list[str],
-              kept: list[str]) -> None:
-        """Learn from an edit the person made; a failure is logged, never the user's error
-        (the edit itself is stored already)."""
+    def learn(self, session: ChatSession, manager: Manager) -> None:
+        """Learn from what the person has done to the list on screen since it was shown.
+
+        The whole edit of one list counts, however many clicks it took (taking two horror
+        films off one by one says "no Horror", not twice "fewer Horror"): the list as the
+        last reply showed it against what is left of it now, liked items kept and disliked
+        ones taken off. What this list taught before is replaced, not added to. A failure is
+        logged, never the person's error (their edit is stored already)."""
         try:
-            self.cipher.learn(user_id, catalog, context, shown, kept)
+            user_id = session.user_id
+            conv = self.conversation(session, manager)
+            last = next((m for m in reversed(self.store.history(user_id, session.id, last=20))
+                         if m.role == "assistant" and m.items), None)
+            if last is None:
+                return
+            down = set(conv.disliked)
+            kept = [i for i in last.items if i in conv.shown and i not in down]
+            if len(kept) == len(last.items):
+                return
+            for p in self.store.profile(user_id):
+                if p.source == "edit" and (p.evidence or {}).get("message") == last.id:
+                    self.store.delete_preference(user_id, p.id)
+            self.cipher.learn(user_id, manager.catalog, conv.context, list(last.items), kept,
+                              key=manager.situation(conv.context),
+                              about={"session": session.id, "message": last.id})
         except Exception:
             log.exception("learning from an edit failed")
 

@@ -180,6 +180,7 @@ function handle(ev) {
       state.bubble = null;
       setBusy(false);
       loadSessions();
+      loadProfile().catch(console.warn);
       if (state.pendingSync) { state.pendingSync = false; showSession(state.session).catch(console.warn); }
       break;
     case "error":
@@ -293,6 +294,7 @@ function row(buttons) {
 async function feedback(itemId, kind) {
   if (!state.session) return;
   await api("POST", `/api/sessions/${state.session}/feedback`, { item_id: itemId, kind });
+  if (kind === "dislike") loadProfile().catch(console.warn);
   state.reactions[itemId] = kind;
   renderList(state.list);
 }
@@ -322,6 +324,7 @@ async function editList(next) {
   if (state.session) {
     await api("POST", `/api/sessions/${state.session}/list-edits`,
       { shown, edited: next.map((c) => c.id) });
+    loadProfile().catch(console.warn);  // an edit may have taught it something
   }
 }
 function move(k, d) {
@@ -332,6 +335,66 @@ function move(k, d) {
   editList(next);
 }
 function remove(k) { editList(state.list.filter((_, i) => i !== k)); }
+
+// ------------------------------------------------------------------ the profile ("your taste")
+async function loadProfile() {
+  const prefs = await api("GET", "/api/profile");
+  const ul = $("#prefs");
+  ul.innerHTML = "";
+  $("#taste-hint").hidden = prefs.length > 0;
+  for (const p of prefs) {
+    const li = document.createElement("li");
+    li.dataset.id = p.id;
+    const text = document.createElement("span");
+    text.className = "pref-text";
+    text.textContent = p.text;
+    const where = document.createElement("small");
+    const when = new Date(p.updated_at).toLocaleDateString();
+    where.textContent = p.source === "user" && !p.context ? `you wrote it · ${when}`
+      : `${p.source === "user" ? "edited by you" : "learned from an edit"}${p.context ? ` when you asked “${p.context}”` : ""} · ${when}`;
+    const edit = document.createElement("button");
+    edit.textContent = "edit";
+    edit.dataset.action = "edit";
+    edit.addEventListener("click", async () => {
+      const next = prompt("Rewrite this preference", p.text);
+      if (next && next.trim() && next.trim() !== p.text) {
+        await api("PATCH", `/api/profile/preferences/${p.id}`, { text: next.trim() });
+        loadProfile();
+      }
+    });
+    const del = document.createElement("button");
+    del.textContent = "delete";
+    del.dataset.action = "delete";
+    del.addEventListener("click", async () => {
+      await api("DELETE", `/api/profile/preferences/${p.id}`);
+      loadProfile();
+    });
+    li.append(text, where, edit, del);
+    ul.append(li);
+  }
+}
+$("#pref-add").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const text = $("#pref-text").value.trim();
+  if (!text) return;
+  await api("POST", "/api/profile/preferences", { text });
+  $("#pref-text").value = "";
+  loadProfile();
+});
+$("#prefs-export").addEventListener("click", async () => {
+  const prefs = await api("GET", "/api/profile");
+  const url = URL.createObjectURL(new Blob([JSON.stringify(prefs, null, 2)], { type: "application/json" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = "tastebud-profile.json";
+  a.click();
+  URL.revokeObjectURL(url);
+});
+$("#prefs-wipe").addEventListener("click", async () => {
+  if (!confirm("Forget everything Tastebud learned about your taste?")) return;
+  await api("PUT", "/api/profile", { texts: [] });
+  loadProfile();
+});
 
 // ------------------------------------------------------------------ the account's token
 $("#copy-token").addEventListener("click", async () => {
@@ -356,6 +419,7 @@ async function boot() {
     const me = await api("GET", "/api/me");
     $("#who").textContent = `signed in as ${me.name}`;
     $("#token-out").textContent = state.token;
+    loadProfile().catch(console.warn);
     await loadCatalogs();
     const last = Number(localStorage.getItem("tastebud.session"));
     if (last) {

@@ -18,7 +18,7 @@ def _genres(out: dict[str, Any]) -> set[str]:
 
 def test_a_remembered_exclusion_keeps_its_values_off_the_list(template_manager: Manager
                                                                ) -> None:
-    text = "any movies from the 90s"
+    text = "any movies from the 90s with my parents"
     plain = template_manager.respond(template_manager.start(None), text)
     assert "Horror" in _genres(plain)
     conv = template_manager.start(None)
@@ -35,7 +35,7 @@ def test_a_remembered_exclusion_keeps_its_values_off_the_list(template_manager: 
         elif ev.type == "done":
             out.update(ev.data)
     assert out["items"] and "Horror" not in _genres(out)
-    assert seen == [text]  # recalled by the standing request's words
+    assert seen == ["with my parents"]  # by the request's situation, not its genre or years
     assert out["text"].startswith("Remembering: no Horror (from “movie night with my kids”).")
     assert [m["text"] for m in out["memory"]] == ["no Horror"]
 

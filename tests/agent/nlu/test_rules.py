@@ -43,6 +43,9 @@ def test_attributes_and_negations(films: Lexicon, text: str, include: dict,
     ("from 1950 to 1965", 1950, 1965), ("movies from 1994", 1994, 1994),
     ("early 2000s", 2000, 2004), ("late 90s", 1995, 1999), ("the 2010s", 2010, 2019),
     ("a comedy, no 80s stuff", None, None),  # an excluded range is not a min/max
+    # a bound said as a negation: the other side of it (a profile statement reads like this)
+    ("nothing before 1990", 1990, None), ("no films made after 1979", None, 1979),
+    ("nothing from before the 80s", 1980, None),
 ])
 def test_years_and_decades(films: Lexicon, text: str, lo: int | None, hi: int | None) -> None:
     req = parse(films, text)

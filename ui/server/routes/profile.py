@@ -32,7 +32,13 @@ def add_preference(body: PreferenceIn, user: UserDep, svc: ServicesDep) -> Prefe
 @router.patch("/preferences/{preference_id}", response_model=Preference)
 def edit_preference(preference_id: PreferenceId, body: PreferenceIn, user: UserDep,
                     svc: ServicesDep) -> Preference:
-    return svc.store.update_preference(user.id, preference_id, body.text)
+    """Rewrite a statement. Editing a learned one is feedback too: it becomes yours, and
+    what it now says in its catalog's fields is what applies where it was learned."""
+    old = next((p for p in svc.store.profile(user.id) if p.id == preference_id), None)
+    rule = None
+    if old is not None and old.catalog is not None:
+        rule = svc.pool.get(old.catalog).rule_of(body.text)
+    return svc.store.update_preference(user.id, preference_id, body.text, rule=rule)
 
 
 @router.delete("/preferences/{preference_id}", status_code=status.HTTP_204_NO_CONTENT)
