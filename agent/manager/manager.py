@@ -544,7 +544,8 @@ class Manager:
             conv.context = text
         else:
             c.refine_with(req, seeds)
-            conv.context = f"{conv.context}; {text}" if conv.context else text
+            if change.slots and not edits:  # "swap 3" or "anything else?" adds no situation
+                conv.context = f"{conv.context}; {text}" if conv.context else text
         for fld, values in req.include.items():
             c.said.update({f"{fld}:{v}": conv.turn for v in values})
         for fld, values in change.less.items():

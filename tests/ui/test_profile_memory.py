@@ -116,3 +116,18 @@ def test_a_profile_statement_the_person_writes_holds_everywhere(
     assert r.json()["rule"]["exclude"] == {"genre": ["Horror", "Drama"]}
     _, again, _ = _chat(client, h, KIDS_AGAIN)
     assert again and not {"Horror", "Drama"} & _genres(again)
+
+
+def test_items_turned_down_in_words_teach_the_profile(make_app: Callable[..., FastAPI]) -> None:
+    """ "remove number 1 and number 5" in the chat is an edit of the list like the buttons."""
+    client = TestClient(make_app())
+    h = sign_up(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        hello(ws, h)
+        events = turn(ws, KIDS)
+        cards = next(e["items"] for e in events if e["type"] == "items")
+        pos = [c["position"] for c in cards if "Horror" in c["attributes"]["genre"]]
+        assert len(pos) >= 2
+        assert turn(ws, f"remove number {pos[0]} and number {pos[1]}")[-1]["type"] == "done"
+    [pref] = client.get("/api/profile", headers=h).json()
+    assert pref["text"] == "no Horror" and pref["context"] == KIDS

@@ -216,8 +216,15 @@ async def _loop(ws: WebSocket, svc: Services, user: Any, session: Any, manager: 
                 # made over REST (the page's buttons) or another tab since the last turn count
                 # (and those made while this turn runs are merged in when it is stored)
                 base, version = await run_in_threadpool(svc.versioned, session, manager)
-                if await _turn(ws, svc, user.id, session, manager, base, version, say.text):
+                done = await _turn(ws, svc, user.id, session, manager, base, version, say.text)
+                if done is not None:
                     svc.hub.notify(session.id, besides=tab)
+                    # items turned down in words ("not number 3") teach the profile too
+                    down = [a["item"] for a in done.get("acts", [])
+                            if a.get("act") in ("dislike", "list_edit") and "item" in a]
+                    if down and base.shown:
+                        await run_in_threadpool(svc.learn, session, manager,
+                                                before=base.shown, turned_down=down)
             elif kind == "feedback":
                 body = FeedbackIn.model_validate({k: v for k, v in data.items() if k != "type"})
                 fb = await run_in_threadpool(record_feedback, svc, user.id, session.id, body)
@@ -244,14 +251,15 @@ async def _loop(ws: WebSocket, svc: Services, user: Any, session: Any, manager: 
 
 
 async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manager: Any,
-                base: Conversation, version: int, text: str) -> bool:
+                base: Conversation, version: int, text: str) -> dict[str, Any] | None:
     """Run one turn from ``base`` (the stored state at ``version``), streaming its events, and
     store it.
 
     A finished turn is stored as one transaction (``ProfileStore.record_turn``: the message,
     the reply and the new state, merged with any change stored since ``version``) before its
     ``done`` goes out. A turn that fails, times out or loses its socket keeps the user's
-    message alone, as they saw it, and the state as it was. True when the turn was stored.
+    message alone, as they saw it, and the state as it was. Returns the stored turn's
+    ``done`` event, or None when it was not stored.
     """
     result = TurnResult()
     recorded = False
@@ -279,7 +287,7 @@ async def _turn(ws: WebSocket, svc: Services, user_id: int, session: Any, manage
                                         text)
             except Exception:  # do not hide why the turn ended
                 log.exception("could not store the message of an unfinished turn")
-    return recorded
+    return result.done if recorded else None
 
 
 def _persist(svc: Services, user_id: int, session: Any, manager: Any, text: str,

@@ -66,31 +66,43 @@ class Services:
 
         return recall
 
-    def learn(self, session: ChatSession, manager: Manager) -> None:
+    def learn(self, session: ChatSession, manager: Manager, *,
+              before: list[str] | None = None, turned_down: list[str] = ()) -> None:
         """Learn from what the person has done to the list on screen since it was shown.
 
         The whole edit of one list counts, however many clicks it took (taking two horror
         films off one by one says "no Horror", not twice "fewer Horror"): the list as the
         last reply showed it against what is left of it now, liked items kept and disliked
         ones taken off. What this list taught before is replaced, not added to. A failure is
-        logged, never the person's error (their edit is stored already)."""
+        logged, never the person's error (their edit is stored already).
+
+        ``before``: for a chat turn that turned items down ("not number 3", "I don't like the
+        second one"), the list as it was before the turn; ``turned_down``: those items.
+        """
         try:
             user_id = session.user_id
             conv = self.conversation(session, manager)
-            last = next((m for m in reversed(self.store.history(user_id, session.id, last=20))
-                         if m.role == "assistant" and m.items), None)
-            if last is None:
+            history = [m for m in self.store.history(user_id, session.id, last=20)
+                       if m.role == "assistant" and m.items]
+            down = set(conv.disliked) | set(turned_down)
+            if before is not None:  # the list the turn's words were about
+                last = next((m for m in reversed(history) if set(m.items) == set(before)), None)
+                shown = list(before)
+                kept = [i for i in shown if i not in down]
+            else:
+                last = history[-1] if history else None
+                shown = list(last.items) if last else []
+                kept = [i for i in shown if i in conv.shown and i not in down]
+            if not shown or len(kept) == len(shown):
                 return
-            down = set(conv.disliked)
-            kept = [i for i in last.items if i in conv.shown and i not in down]
-            if len(kept) == len(last.items):
-                return
-            for p in self.store.profile(user_id):
-                if p.source == "edit" and (p.evidence or {}).get("message") == last.id:
-                    self.store.delete_preference(user_id, p.id)
-            self.cipher.learn(user_id, manager.catalog, conv.context, list(last.items), kept,
+            if last is not None:
+                for p in self.store.profile(user_id):
+                    if p.source == "edit" and (p.evidence or {}).get("message") == last.id:
+                        self.store.delete_preference(user_id, p.id)
+            self.cipher.learn(user_id, manager.catalog, conv.context, shown, kept,
                               key=manager.situation(conv.context),
-                              about={"session": session.id, "message": last.id})
+                              about={"session": session.id,
+                                     "message": last.id if last else None})
         except Exception:
             log.exception("learning from an edit failed")
 
