@@ -143,7 +143,8 @@ def infer(catalog: Catalog, shown: list[int], kept: list[int]) -> Rule | None:
         if best is None:
             break
         f, v, covers = best
-        strong = len(covers) >= MIN_FILTER_EVIDENCE
+        # only a catalog-wide field filters; a keyword is on too few items to forbid by
+        strong = len(covers) >= MIN_FILTER_EVIDENCE and catalog.info(f).kind != "keywords"
         _add(rule.exclude if strong else rule.less, f, v)
         if strong:
             strength.append(len(covers))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from profiles.rules import Rule, infer, merge
 from tests.agent.manager.conftest import movie_catalog
 
@@ -41,3 +43,19 @@ def test_merge_newest_wins() -> None:
     assert out.exclude == {} and out.less == {"genre": ["Horror"]}
     assert out.ranges == {"year": [1980, None]}
     assert Rule.from_json(out.to_json()) == out
+
+
+def test_a_keyword_only_ranks_down_however_often_removed(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    from profiles import rules
+    from recsys.catalog import FieldInfo
+
+    monkeypatch.setattr(rules, "MIN_SUPPORT", 1)  # the tiny catalog's tags are on few items
+    cat = movie_catalog()
+    cat.fields = {**cat.fields, "tag": FieldInfo(kind="keywords")}
+    kept = [2, 10]  # 1964 and 2020: the removed films' years are no explanation
+    tagged = [i for i in range(cat.n_items) if "tag13" in cat.item_attributes(i)["tag"]
+              and 1964 < (cat.year(i) or 0) < 2020]
+    assert len(tagged) >= 2
+    rule = infer(cat, [*tagged, *kept], kept)
+    assert rule is not None and rule.less.get("tag") == ["tag13"] and "tag" not in rule.exclude

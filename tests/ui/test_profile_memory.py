@@ -131,3 +131,15 @@ def test_items_turned_down_in_words_teach_the_profile(make_app: Callable[..., Fa
         assert turn(ws, f"remove number {pos[0]} and number {pos[1]}")[-1]["type"] == "done"
     [pref] = client.get("/api/profile", headers=h).json()
     assert pref["text"] == "no Horror" and pref["context"] == KIDS
+
+
+def test_what_was_learned_survives_a_restart(make_app: Callable[..., FastAPI]) -> None:
+    client = TestClient(make_app())
+    h = sign_up(client)
+    sid, cards, _ = _chat(client, h, KIDS)
+    client.post(f"/api/sessions/{sid}/list-edits", headers=h, json={
+        "shown": [c["id"] for c in cards],
+        "edited": [c["id"] for c in cards if "Horror" not in c["attributes"]["genre"]]})
+    again = TestClient(make_app())  # a new app (a restarted server) on the same database
+    _, _, reply = _chat(again, h, KIDS_AGAIN)
+    assert "Remembering: no Horror" in reply
