@@ -85,8 +85,17 @@ def serve(
     app = create_app(settings, manager_factory=managers, server=server)
     app.state.services.pool.get(first.catalog.name)
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
-    typer.echo(f"Tastebud is ready: {url}  ({first.catalog.name}, "
-               f"{'model ' + model.name if model is not None else 'no LLM: template replies'};"
-               " Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level=log_level,
-                ws_max_size=server.max_ws_message * 4)
+    ready = (f"Tastebud is ready: {url}  ({first.catalog.name}, "
+             f"{'model ' + model.name if model is not None else 'no LLM: template replies'};"
+             " Ctrl-C stops)")
+
+    class Announcing(uvicorn.Server):
+        """Says "ready" once the port is bound and the first request can be served."""
+
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                typer.echo(ready)
+
+    Announcing(uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                              ws_max_size=server.max_ws_message * 4)).run()

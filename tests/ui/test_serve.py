@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -44,12 +43,8 @@ def test_serve_trains_on_first_run_and_answers(tmp_path: Path,
                 break
         out = "".join(lines)
         assert f"http://127.0.0.1:{port}/" in out, out
-        for _ in range(100):
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/health").json()
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        # "ready" is said once the port is bound: the first request is answered at once
+        health = httpx.get(f"http://127.0.0.1:{port}/health").json()
         assert health["catalogs_loaded"] == ["tiny"]
         assert "Tastebud" in httpx.get(f"http://127.0.0.1:{port}/").text
         busy = CliRunner().invoke(app, ["serve", "--llm", "fake", "--port", str(port)])
@@ -69,7 +64,8 @@ def test_serve_reads_the_server_settings(tmp_path: Path, monkeypatch: pytest.Mon
     r = CliRunner().invoke(app, ["catalog", "import", str(write_tiny(tmp_path / "files"))])
     assert r.exit_code == 0, r.output
     ran: list[dict] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app_, **kw: ran.append({"app": app_, **kw}))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: ran.append(
+        {"app": self.config.app, "port": self.config.port, "host": self.config.host}))
     port = _free_port()
     monkeypatch.setenv("TASTEBUD_SERVER_PORT", str(port))
     monkeypatch.setenv("TASTEBUD_SERVER_LIST_SIZE", "3")
