@@ -185,6 +185,21 @@ class ProfileStore:
                            col(ChatSessionRow.id).desc()).limit(limit)
             return [ChatSession.model_validate(r) for r in s.exec(q)]
 
+    def unused_session(self, user_id: int, catalog: str) -> ChatSession | None:
+        """The user's newest session on ``catalog`` that nothing happened in yet (no message,
+        feedback or list edit): a new chat reuses it rather than leaving empty ones behind."""
+        from sqlalchemy import exists
+
+        with self._read() as s:
+            self._user(s, user_id)
+            used = [exists().where(t.session_id == ChatSessionRow.id)
+                    for t in (MessageRow, FeedbackRow, ListEditRow)]
+            q = select(ChatSessionRow).options(_NO_STATE).where(
+                ChatSessionRow.user_id == user_id, ChatSessionRow.catalog == catalog,
+                *(~u for u in used)).order_by(col(ChatSessionRow.id).desc()).limit(1)
+            row = s.exec(q).first()
+            return None if row is None else ChatSession.model_validate(row)
+
     def get_session(self, user_id: int, session_id: int) -> ChatSession:
         with self._read() as s:
             return ChatSession.model_validate(self._session(s, user_id, session_id))

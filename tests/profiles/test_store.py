@@ -253,6 +253,18 @@ def test_record_turn_stores_messages_and_state_together(store: ProfileStore,
     assert store.get_session(ann.id, sess.id).updated_at == r2.created_at
 
 
+def test_an_unused_session_is_found_for_reuse(store: ProfileStore, ann: User) -> None:
+    assert store.unused_session(ann.id, CAT) is None
+    a = store.create_session(ann.id, CAT)
+    b = store.create_session(ann.id, CAT)
+    assert store.unused_session(ann.id, CAT) == b  # the newest
+    store.add_message(ann.id, b.id, "user", "hi")
+    assert store.unused_session(ann.id, CAT) == a
+    store.add_feedback(ann.id, item_id="1", kind="like", session_id=a.id)
+    assert store.unused_session(ann.id, CAT) is None
+    assert store.unused_session(ann.id, "other") is None
+
+
 def test_every_state_change_bumps_the_version(store: ProfileStore, ann: User) -> None:
     sess = store.create_session(ann.id, CAT)
     assert store.read_state(ann.id, sess.id).version == 0

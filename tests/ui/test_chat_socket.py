@@ -322,3 +322,15 @@ def test_rest_feedback_and_list_edits_survive_the_next_message(client: TestClien
     s = client.get(f"/api/sessions/{sid}", headers=h).json()
     assert ids[0] in s["liked"] and ids[1] in s["disliked"] and ids[2] in s["disliked"]
     assert not {ids[1], ids[2]} & {c["id"] for c in after}
+
+
+def test_new_chats_with_nothing_said_leave_no_empty_sessions(client: TestClient) -> None:
+    h = sign_up(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        first = hello(ws, h)["session"]["id"]
+    with client.websocket_connect("/ws/chat") as ws:  # a reload, or "New chat" again
+        assert hello(ws, h)["session"]["id"] == first
+        turn(ws, "some comedy please")
+    with client.websocket_connect("/ws/chat") as ws:  # something was said: a new one now
+        assert hello(ws, h)["session"]["id"] != first
+    assert len(client.get("/api/sessions", headers=h).json()) == 2

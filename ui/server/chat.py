@@ -171,7 +171,10 @@ async def _chat(ws: WebSocket, svc: Services, user: Any, hello: Hello) -> None:
             session = await run_in_threadpool(store.get_session, user.id, hello.session_id)
         else:
             name = await run_in_threadpool(svc.catalog_name, hello.catalog)
-            session = await run_in_threadpool(store.create_session, user.id, name)
+            # a new chat with nothing said in it yet is reused: reloading the page or
+            # pressing "New chat" twice leaves no empty sessions behind
+            session = await run_in_threadpool(store.unused_session, user.id, name) or \
+                await run_in_threadpool(store.create_session, user.id, name)
         manager = await svc.pool.aget(session.catalog)
     except (NotFoundError, ForbiddenError):
         return await _close(ws, NOT_FOUND, "not_found",
