@@ -120,7 +120,10 @@ async function showSession(id) {
   $("#catalog").value = state.catalog;
   localStorage.setItem("tastebud.session", String(id));
   $("#log").innerHTML = "";
-  for (const m of s.messages) addMessage(m.role, m.text);
+  for (const m of s.messages) {
+    const li = addMessage(m.role, m.text);
+    if (m.role === "assistant" && m.cards && m.cards.length) pastList(li, m.cards);
+  }
   state.reactions = {};
   for (const i of s.liked) state.reactions[i] = "like";
   for (const i of s.disliked) state.reactions[i] = "dislike";
@@ -196,6 +199,18 @@ function handle(ev) {
     case "ack": case "pong":
       break;
   }
+}
+
+// the titles a past reply showed, under it (the list panel holds only the current list)
+function pastList(li, cards) {
+  const ol = document.createElement("ol");
+  ol.className = "past";
+  for (const c of cards) {
+    const item = document.createElement("li");
+    item.textContent = c.title;
+    ol.append(item);
+  }
+  li.append(ol);
 }
 
 function addMessage(role, text, extra) {
