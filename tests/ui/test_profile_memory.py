@@ -143,3 +143,26 @@ def test_what_was_learned_survives_a_restart(make_app: Callable[..., FastAPI]) -
     again = TestClient(make_app())  # a new app (a restarted server) on the same database
     _, _, reply = _chat(again, h, KIDS_AGAIN)
     assert "Remembering: no Horror" in reply
+
+
+def test_quick_clicks_on_one_list_teach_one_preference(make_app: Callable[..., FastAPI]) -> None:
+    """Two removals sent at once (the page does not wait): still one "no Horror"."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client = TestClient(make_app())
+    h = sign_up(client)
+    sid, cards, _ = _chat(client, h, KIDS)
+    ids = [c["id"] for c in cards]
+    horror = [c["id"] for c in cards if "Horror" in c["attributes"]["genre"]]
+    first = [i for i in ids if i != horror[0]]
+    second = [i for i in first if i != horror[1]]
+
+    def edit(pair: tuple[list[str], list[str]]) -> int:
+        return client.post(f"/api/sessions/{sid}/list-edits", headers=h,
+                           json={"shown": pair[0], "edited": pair[1]}).status_code
+
+    for _ in range(3):
+        with ThreadPoolExecutor(2) as pool:
+            assert list(pool.map(edit, [(ids, first), (first, second)])) == [201, 201]
+        assert [p["text"] for p in client.get("/api/profile", headers=h).json()] == [
+            "no Horror"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -36,6 +37,10 @@ class Services:
     gate: TurnGate
     limits: Limits
     hub: SessionHub = field(default_factory=SessionHub)
+    # one learner at a time per session: two quick clicks must not each add a preference
+    # from a half-seen edit of the same list
+    _learning: dict[int, threading.Lock] = field(default_factory=dict)
+    _learning_guard: threading.Lock = field(default_factory=threading.Lock)
 
     @cached_property
     def cipher(self) -> Cipher:
@@ -79,6 +84,13 @@ class Services:
         ``before``: for a chat turn that turned items down ("not number 3", "I don't like the
         second one"), the list as it was before the turn; ``turned_down``: those items.
         """
+        with self._learning_guard:
+            lock = self._learning.setdefault(session.id, threading.Lock())
+        with lock:
+            self._learn(session, manager, before, turned_down)
+
+    def _learn(self, session: ChatSession, manager: Manager, before: list[str] | None,
+               turned_down: list[str]) -> None:
         try:
             user_id = session.user_id
             conv = self.conversation(session, manager)
