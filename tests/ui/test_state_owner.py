@@ -49,6 +49,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_server").new_database())
 
 
+def _rest_of_turn(ws: Any) -> list[dict[str, Any]]:
+    """The events of a turn already sent, up to its done or error."""
+    events: list[dict[str, Any]] = []
+    while not events or events[-1]["type"] not in ("done", "error"):
+        events.append(ws.receive_json())
+    return events
+
+
 def _ids(events: list[dict[str, Any]]) -> list[str]:
     return [c["id"] for c in next(e for e in events if e["type"] == "items")["items"]]
 
@@ -73,9 +81,7 @@ def test_changes_made_while_a_turn_runs_are_kept(make_app: Callable[..., FastAPI
                         json={"shown": ids, "edited": [i for i in ids if i != ids[2]]}, headers=h)
         assert r.status_code == 201
         llm.go.set()
-        events = []
-        while not events or events[-1]["type"] not in ("done", "error"):
-            events.append(ws.receive_json())
+        events = _rest_of_turn(ws)
         assert events[-1]["type"] == "done", events[-1]
     s = client.get(f"/api/sessions/{sid}", headers=h).json()
     last = [e for e in events if e["type"] == "items"][-1]["items"]  # what the page shows
@@ -127,9 +133,7 @@ def test_two_tabs_on_one_session_lose_no_turn(make_app: Callable[..., FastAPI],
             llm.hold = False
             assert turn(b, f"I loved {first[0]!s}")[-1]["type"] in ("done",)
             llm.go.set()
-            events = []
-            while not events or events[-1]["type"] not in ("done", "error"):
-                events.append(a.receive_json())
+            events = _rest_of_turn(a)
             assert events[-1]["type"] == "done", events[-1]
     store = client.app.state.services.store
     msgs = store.history(1, sid)

@@ -33,10 +33,9 @@ def record_feedback(svc: Services, user_id: int, session_id: int, body: Feedback
     kind = body.kind
     if kind == "rating" and body.rating is not None:  # a rating is a like or dislike too
         kind = "like" if body.rating >= 4 else "dislike" if body.rating <= 2 else "rating"
-    conv = svc.conversation(session, manager)
     shown = body.shown
     if shown is None:  # the list on screen as the page had it (read once, for the record)
-        shown = conv.shown
+        shown = svc.conversation(session, manager).shown
 
     def change(state: dict[str, Any] | None) -> dict[str, Any]:
         conv = svc.state_of(session, manager, state)

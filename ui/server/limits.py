@@ -126,42 +126,38 @@ class SocketCount:
 
     def __init__(self, per_user: int, per_address: int) -> None:
         self.per_user, self.per_address = per_user, per_address
-        self._users: dict[int, int] = defaultdict(int)
-        self._addresses: dict[str, int] = defaultdict(int)
+        self._open: dict[tuple[str, Any], int] = defaultdict(int)
         self._lock = threading.Lock()
+
+    def _take(self, key: tuple[str, Any], limit: int, refusal: str) -> str | None:
+        with self._lock:
+            if self._open[key] >= limit:
+                return refusal
+            self._open[key] += 1
+            return None
+
+    def _give(self, key: tuple[str, Any]) -> None:
+        with self._lock:
+            self._open[key] -= 1
+            if self._open[key] <= 0:
+                del self._open[key]
 
     def open_address(self, address: str) -> str | None:
         """Count a new socket from ``address``; a message instead when it is one too many."""
-        with self._lock:
-            if self._addresses[address] >= self.per_address:
-                return (f"too many open chats from {address}: at most {self.per_address} "
-                        "(TASTEBUD_SERVER_MAX_SOCKETS_PER_ADDRESS); close some tabs")
-            self._addresses[address] += 1
-            return None
+        return self._take(("address", address), self.per_address,
+                          f"too many open chats from {address}: at most {self.per_address} "
+                          "(TASTEBUD_SERVER_MAX_SOCKETS_PER_ADDRESS); close some tabs")
 
     def open_user(self, user_id: int) -> str | None:
-        with self._lock:
-            if self._users[user_id] >= self.per_user:
-                return (f"too many open chats for this account: at most {self.per_user} "
-                        "(TASTEBUD_SERVER_MAX_SOCKETS_PER_USER); close some tabs")
-            self._users[user_id] += 1
-            return None
+        return self._take(("user", user_id), self.per_user,
+                          f"too many open chats for this account: at most {self.per_user} "
+                          "(TASTEBUD_SERVER_MAX_SOCKETS_PER_USER); close some tabs")
 
     def close_address(self, address: str) -> None:
-        with self._lock:
-            self._addresses[address] -= 1
-            if self._addresses[address] <= 0:
-                del self._addresses[address]
+        self._give(("address", address))
 
     def close_user(self, user_id: int) -> None:
-        with self._lock:
-            self._users[user_id] -= 1
-            if self._users[user_id] <= 0:
-                del self._users[user_id]
-
-    def open(self) -> int:
-        with self._lock:
-            return sum(self._addresses.values())
+        self._give(("user", user_id))
 
 
 @dataclass
