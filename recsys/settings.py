@@ -47,6 +47,12 @@ class LLMSettings(BaseSettings):
     n_threads: int | None = Field(default=None, ge=1,
                                   description="llamacpp CPU threads; default os.cpu_count().")
     verbose: bool = Field(default=False, description="llamacpp: llama.cpp's own log on stderr.")
+    reply_style: Literal["template", "opening", "full"] = Field(
+        default="opening",
+        description="What the model words: template (nothing: the reply is built from the "
+                    "tools' facts), opening (the first sentence of a list; the item lines stay "
+                    "the template's), full (the whole reply, two sentences). Measured by "
+                    "benchmarks/replies.py.")
 
 
 class ServerSettings(BaseSettings):

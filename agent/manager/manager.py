@@ -66,13 +66,20 @@ class Manager:
     """Runs turns of conversations over one catalog with shared, preloaded resources."""
 
     def __init__(self, ctx: ToolContext, *, llm: ChatModel | None = None,
-                 planner: str = "auto", list_size: int = 5, llm_nlu: bool = True) -> None:
+                 planner: str = "auto", list_size: int = 5, llm_nlu: bool = True,
+                 reply_style: str | None = None) -> None:
+        from agent.manager.reply import STYLES
+
         self.base = ctx
         self.catalog: Catalog = ctx.catalog
         self.llm = llm
         self.lex = lexicon_for(ctx.catalog)
         self.list_size = list_size
         self.llm_nlu = llm_nlu
+        self.reply_style = reply_style or ctx.settings.llm.reply_style
+        if self.reply_style not in STYLES:
+            raise TastebudError(f"unknown reply style '{self.reply_style}'; use "
+                                + ", ".join(STYLES))
         if planner == "auto":  # small local models cannot plan reliably; servers usually can
             planner = "llm" if llm is not None and "openai" in type(llm).__name__.lower() \
                 else "rules"
@@ -297,7 +304,8 @@ class Manager:
 
         written = Written()
         reported = 0
-        for delta in write(text, out, conv, cat, self.lex, self.llm, written):
+        for delta in write(text, out, conv, cat, self.lex, self.llm, written,
+                           self.reply_style):
             for message in written.errors[reported:]:  # before the fallback text it explains
                 yield _model_error(message)
             reported = len(written.errors)

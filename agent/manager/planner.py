@@ -93,6 +93,7 @@ class RulePlanner:
             if r.get("count", 0) == 0:
                 out.action = "empty"
                 return
+            out.matches = int(r.get("count", 0))
         if c.free_text:
             query = _plain(c.free_text)
             self.call(ctx, emit, "search_items", {"query": query, "k": 100, "show": 0})

@@ -1,8 +1,10 @@
 """Replies: a template that is always true, and an LLM that words it, checked sentence by sentence.
 
-The LLM's text streams to the user one verified sentence at a time: each sentence is held
-until ``grounding.check`` passes it. A failing sentence stops the stream; if nothing was sent
-yet the model gets one retry told what was wrong, and then the template answers instead.
+The template (``wording``) says back the request, what had to give, one line per item on why
+it fits, and a question when the choice is wide. The LLM, by ``style``, words the opening
+sentence or the whole reply; its text streams one verified sentence at a time: each sentence
+is held until ``grounding.check`` passes it. A failing sentence stops the stream; if nothing
+was sent yet the model gets one retry told what was wrong, and then the template answers.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Outcome:
     replaced: list[tuple[int, int]] = field(default_factory=list)  # (old, new)
     unknown_titles: list[str] = field(default_factory=list)
     relaxed: list[str] = field(default_factory=list)
+    matches: int | None = None  # how many items the hard conditions left (None: no filter)
     personalised: bool = False
     exhausted: bool = False  # items match, but every one was shown or turned down already
     notes: list[str] = field(default_factory=list)  # short true sentences said first
@@ -76,21 +79,9 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
         parts.append(f"I don't know {out.missing_field} in this catalog, so I can't go by "
                      "that; here is the same request again.")
     if out.action == "recommend":
-        what = conv.constraints.describe()
-        if out.relaxed:
-            parts.append(f"Nothing matched everything, so I dropped {', '.join(out.relaxed)}.")
-        basis = "picked for your taste" if out.personalised else "popular picks"
-        if conv.constraints.seeds:
-            like = ", ".join(catalog.titles[catalog.item_index[s]]
-                             for s in conv.constraints.seeds[:2])
-            basis += f" like {like}"
-        if conv.constraints.unlike:
-            unlike = ", ".join(catalog.titles[catalog.item_index[s]]
-                               for s in conv.constraints.unlike[:2] if s in catalog.item_index)
-            basis += f" and unlike {unlike}" if conv.constraints.seeds else f" unlike {unlike}"
-        n = len(out.items)
-        parts.append(f"Here {'is' if n == 1 else 'are'} {n} {basis}"
-                     + (f" for {what}" if what else "") + ":")
+        from agent.manager.wording import recommend_text
+
+        parts.append(recommend_text(out, conv, catalog))
     elif out.action == "empty":
         what = conv.constraints.describe() or "that"
         parts.append(f"You've seen everything that matches {what}. Try dropping a condition."
@@ -100,8 +91,7 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
         fld, value = out.question
         parts.append(_question(fld, value, catalog))
     elif out.action == "explain" and out.target is not None:
-        reason = (out.explanation or {}).get("reason") or path_reason(out, catalog)
-        parts.append(f"Why {t[out.target]}: {reason}")
+        parts.append(_why_text(out, conv, catalog))
     elif out.action == "fact" and out.target is not None:
         parts.append(_fact_text(out, catalog))
     elif out.action == "unknown" and not out.unknown_titles:
@@ -110,6 +100,22 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
             or (out.action == "ack" and not out.replaced and not parts)):
         parts.append(_prompt_for_taste(catalog))
     return " ".join(parts)
+
+
+def _why_text(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
+    """Why one item: what it shares with the request and the films named, then the
+    explainer's own sentence (a known user's history) when it has one."""
+    from agent.manager import reasons
+    from recsys.titles import short_title
+
+    i = out.target
+    assert i is not None
+    liked = [catalog.item_index[x] for x in conv.liked if x in catalog.item_index]
+    year = catalog.year(i)
+    head = short_title(catalog.titles[i]) + (f" ({year})" if year else "")
+    text = f"{head}: {reasons.why(catalog, i, conv.constraints, liked, out.personalised)}."
+    own = (out.explanation or {}).get("reason")
+    return f"{text} {own}" if own else text
 
 
 def _prompt_for_taste(catalog: Catalog) -> str:
@@ -216,8 +222,11 @@ def system_prompt() -> str:
 
 def facts_json(out: Outcome, conv: Conversation, catalog: Catalog) -> dict[str, Any]:
     """The tool results the model may use, as compact JSON."""
+    from recsys.titles import short_title
+
     def card(i: int) -> dict[str, Any]:
-        return {"title": catalog.titles[i],
+        year = catalog.year(i)
+        return {"title": short_title(catalog.titles[i]) + (f" ({year})" if year else ""),
                 **{f: v[:3] for f, v in catalog.item_attributes(i).items()}}
 
     data: dict[str, Any] = {"action": out.action, "template": None}
@@ -241,13 +250,17 @@ def facts_json(out: Outcome, conv: Conversation, catalog: Catalog) -> dict[str, 
     return data
 
 
-def facts_text(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
+def facts_text(out: Outcome, conv: Conversation, catalog: Catalog,
+               draft: str | None = None) -> str:
     """The facts as short lines (a small model reads plain lines faster than JSON)."""
     data = facts_json(out, conv, catalog)
+    if draft is not None:
+        data["template"] = draft
     lines = []
     if data.get("items"):
         lines.append("Items: " + "; ".join(
-            f"{c['title']} [{', '.join(next(iter(v for k, v in c.items() if k != 'title'), []))}]"
+            f"{c['title']}, "
+            + ", ".join(next(iter(v for k, v in c.items() if k != 'title'), []))
             for c in data["items"]))
     for key, label in (("about", "About"), ("reason", "Reason"), ("request", "Request"),
                        ("question", "Question"), ("not_found", "Not found"),
@@ -259,15 +272,16 @@ def facts_text(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
             value = ", ".join(value)
         if value:
             lines.append(f"{label}: {value}")
-    lines.append(f"Draft: {data['template']}")
+    lines.append(f"Template: {data['template']}")
     return "\n".join(lines)
 
 
-def messages(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog
+def messages(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog,
+             draft: str | None = None, task: str = "Reply (improve the draft; keep it true):"
              ) -> list[Message]:
     return [Message.system(system_prompt()),
-            Message.user(f"User: {user_text}\nFACTS:\n{facts_text(out, conv, catalog)}\n"
-                         "Reply (improve the draft; keep it true):")]
+            Message.user(f"User: {user_text}\nFACTS:\n"
+                         f"{facts_text(out, conv, catalog, draft)}\n{task}")]
 
 
 @dataclass
@@ -282,37 +296,67 @@ class Written:
     llm_s: float = 0.0
 
 
+STYLES = ("template", "opening", "full")
+
+
 def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, lex: Lexicon,
-          llm: ChatModel | None, written: Written) -> Iterator[str]:
+          llm: ChatModel | None, written: Written, style: str = "opening") -> Iterator[str]:
     """Yield the reply in small deltas; ``written`` records what was sent and why.
+
+    ``style`` says what the model words (``benchmarks/replies.py`` measured the choice):
+    "template" nothing; "opening" the first sentence of a recommend turn, the item lines and
+    the question staying the template's (and whole explain / ask replies); "full" the whole
+    reply in at most two sentences (the first wave's way).
 
     What the profile made of the list (``out.remembered``) opens the reply whoever writes
     the rest: the person must see why the list leaves things out.
     """
-    lead = out.remembered
-    if not lead or llm is None or out.action not in LLM_ACTIONS:
-        yield from _write(user_text, out, conv, catalog, lex, llm, written)
+    if llm is None or style == "template" or out.action not in LLM_ACTIONS:
+        text = template(out, conv, catalog)
+        yield from _deltas(text)
+        written.text = text
         return
-    yield from _deltas(lead + " ")
+    lead = out.remembered
+    if lead:
+        yield from _deltas(lead + " ")
     out.remembered = None  # said: not again in a template fallback
     try:
-        yield from _write(user_text, out, conv, catalog, lex, llm, written)
+        if style == "opening" and out.action == "recommend":
+            yield from _opening(user_text, out, conv, catalog, lex, llm, written)
+        else:
+            yield from _write(user_text, out, conv, catalog, lex, llm, written)
     finally:
         out.remembered = lead
-    written.text = f"{lead} {written.text}".strip()
+    if lead:
+        written.text = f"{lead} {written.text}".strip()
 
 
-def _write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, lex: Lexicon,
-           llm: ChatModel | None, written: Written) -> Iterator[str]:
-    fallback = template(out, conv, catalog)
-    if llm is None or out.action not in LLM_ACTIONS:
-        yield from _deltas(fallback)
-        written.text = fallback
-        return
+def _opening(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog,
+             lex: Lexicon, llm: ChatModel, written: Written) -> Iterator[str]:
+    """The model words one opening sentence; the item lines follow from the template."""
+    draft = template(out, conv, catalog)
+    head, _, rest = draft.partition("\n")
+    msgs = messages(user_text, out, conv, catalog, draft=head,
+                    task="Write ONE short, friendly sentence that introduces the list and "
+                         "says back what was asked (no titles: the list follows).")
+    out.facts.text = msgs[-1].content
+    said = yield from _generate(msgs, out, catalog, lex, llm, written, max_sentences=1)
+    if said is None:
+        written.source = "template"
+        said = head
+        yield from _deltas(head)
+    tail = "\n" + rest if rest else ""
+    yield from _deltas(tail)
+    written.text = (said + tail).strip()
+
+
+def _generate(msgs: list[Message], out: Outcome, catalog: Catalog, lex: Lexicon,
+              llm: ChatModel, written: Written, max_sentences: int = MAX_SENTENCES
+              ) -> Iterator[str]:
+    """Stream verified sentences; returns the text sent, or None when nothing passed (after
+    one retry told what was wrong). A bad sentence after good ones ends the reply there."""
     import time
 
-    msgs = messages(user_text, out, conv, catalog)
-    out.facts.text = msgs[-1].content  # the user's words and the facts: names may come from it
     sent: list[str] = []
     for attempt in range(2):
         t0 = time.perf_counter()
@@ -323,11 +367,13 @@ def _write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, l
                 bad = check(sentence, out.facts, catalog, lex)
                 if not sent and not bad:
                     bad = _says_which(sentence, out, catalog)
+                if not bad:
+                    bad = _artefacts(sentence)
                 if bad:
                     break
                 sent.append(sentence)
                 yield from _deltas(sentence)
-                if len(sent) >= MAX_SENTENCES:
+                if len(sent) >= max_sentences:
                     break
         except LLMError as e:  # the model's failure becomes an observation, not a crash
             bad = [f"model error: {e}"]
@@ -335,23 +381,44 @@ def _write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, l
             log.warning("reply LLM failed: %s", e)
         written.llm_s += time.perf_counter() - t0
         written.problems += bad
-        if not bad and sent:
-            written.source = "llm" if attempt == 0 else "llm-retry"
-            if out.question and out.question[1].lower() not in "".join(sent).lower():
-                # the user must be asked the policy's question to answer yes or no
-                ask = " " + _question(*out.question, catalog)
-                sent.append(ask)
-                yield from _deltas(ask)
-            written.text = "".join(sent).strip()
-            return
-        if sent:  # verified sentences already went out; stop before the bad one
-            written.source = "llm+stop"
-            written.text = "".join(sent).strip()
-            return
+        if sent:
+            written.source = ("llm" if attempt == 0 else "llm-retry") if not bad \
+                else "llm+stop"
+            return "".join(sent)  # exactly as streamed
         if not bad:
             bad = ["the reply was empty"]
         msgs = [*msgs, Message.user("Problems: " + "; ".join(bad) + ". Write it again using "
                                     "only FACTS, or copy the template.")]
+    return None
+
+
+_ARTEFACT = re.compile(r"^\s*(?:draft|items?|facts?|reply|user|request|about|reason)\s*:"
+                       r"|\[[^\]]*\]|\{|\bpicks? for\b.*-\d{4}|\b1 \w+ picks\b", re.I)
+
+
+def _artefacts(sentence: str) -> list[str]:
+    """Prompt scaffolding copied into the reply ("Draft: ...", "[Action, Crime]")."""
+    if _ARTEFACT.search(sentence):
+        return ["the reply copies the prompt's labels or brackets; write plain sentences"]
+    if not re.search(r"[.!?…][\"')\]]*\s*$", sentence.strip()):
+        return ["the sentence is cut off; end it"]
+    return []
+
+
+def _write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, lex: Lexicon,
+           llm: ChatModel, written: Written) -> Iterator[str]:
+    fallback = template(out, conv, catalog)
+    msgs = messages(user_text, out, conv, catalog)
+    out.facts.text = msgs[-1].content  # the user's words and the facts: names may come from it
+    said = yield from _generate(msgs, out, catalog, lex, llm, written)
+    if said is not None:
+        if out.question and out.question[1].lower() not in said.lower():
+            # the user must be asked the policy's question to answer yes or no
+            ask = " " + _question(*out.question, catalog)
+            said += ask
+            yield from _deltas(ask)
+        written.text = said.strip()
+        return
     written.source = "template"
     written.text = fallback
     yield from _deltas(fallback)

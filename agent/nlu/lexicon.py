@@ -181,6 +181,15 @@ class Lexicon:
                                               len(fields[f])))
         lex.genre_field = order[0] if order and len(fields[order[0]]) <= 64 else None
         filler = set(catalog.words.filler) | {"movie", "movies", "film", "films"}
+        # a tag that is a person's name ("jim carrey") names the person: the people field
+        # has every film of theirs, the tag the few someone tagged so
+        names: set[str] = set()
+        for f in catalog.fields_of_kind("people"):
+            if f in catalog.attributes:
+                a = catalog.attributes[f]
+                films = np.diff(a.by_value.indptr)
+                names |= {normalize(v) for j, v in enumerate(a.values)
+                          if films[j] >= 2 and " " in v}
         has_years = catalog.words.years and bool((catalog.years > 0).any())
         for fname in order:
             attr = catalog.attributes[fname]
@@ -198,7 +207,7 @@ class Lexicon:
             for j in ranked:
                 key = normalize(attr.values[j])
                 if (least > 1 and weight[j] < least) or (
-                        kind == "keywords" and filler & set(key.split())):
+                        kind == "keywords" and (filler & set(key.split()) or key in names)):
                     continue
                 # joined keywords add phrases, not words: a single word ("fan", "date",
                 # "star") is chat far more often than a wish, and the catalog's own tags

@@ -33,7 +33,9 @@ def make_app(settings: Settings, tmp_path: Path) -> Callable[..., FastAPI]:
         settings.catalog = "movies"
         if llm == "default":
             llm = ScriptedChatModel(fallback=REPLY, name="fake")
-        manager = Manager(make_context(movie_catalog(), settings), llm=llm, llm_nlu=False)
+        # the model words whole replies: the socket tests drive its stream mid-sentence
+        manager = Manager(make_context(movie_catalog(), settings), llm=llm, llm_nlu=False,
+                          reply_style="full")
         engine = make_engine(db_url or f"sqlite:///{tmp_path / 'app.db'}")
         upgrade(engine)
         app = create_app(settings, manager_factory=lambda name: manager,

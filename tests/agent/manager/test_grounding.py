@@ -50,7 +50,7 @@ def test_invented_title_retries_then_uses_template(make_manager: Callable[..., M
     m = make_manager(llm)
     r = m.respond(m.start(None), "an action movie please")
     assert r["reply_source"] == "template"
-    assert r["text"].startswith("Here are 5 popular picks for Action")
+    assert r["text"].startswith("Here are action picks.\n1. ")  # the template, one line per item
     assert len(r["problems"]) >= 2
     assert "Problems:" in llm.calls[1].messages[-1].content  # the retry said what was wrong
     assert "Star Blazers" not in r["text"]
@@ -61,14 +61,17 @@ def test_retry_can_succeed(make_manager: Callable[..., Manager]) -> None:
                             name="fake")
     m = make_manager(llm)
     r = m.respond(m.start(None), "an action movie please")
-    assert r["reply_source"] == "llm-retry" and r["text"] == "Here are five Action picks."
+    # the model words the opening; the item lines follow from the template
+    assert r["reply_source"] == "llm-retry"
+    assert r["text"].split("\n")[0].strip() == "Here are five Action picks."
+    assert r["text"].split("\n")[1].startswith("1. ")
 
 
 def test_verified_sentences_stream_and_a_bad_one_stops(make_manager: Callable[..., Manager]
                                                        ) -> None:
     llm = ScriptedChatModel(["Here are five Action picks. Also see Moon Pirates (1980). Bye."],
                             name="fake")
-    m = make_manager(llm)
+    m = make_manager(llm, reply_style="full")  # the model words the whole reply
     events = list(m.turn(m.start(None), "an action movie please"))
     text = "".join(e.data["delta"] for e in events if e.type == "text")
     assert text.strip() == "Here are five Action picks."
@@ -90,7 +93,7 @@ def test_llm_failure_falls_back_and_the_chat_goes_on(make_manager: Callable[...,
     assert [e["code"] for e in r["errors"]] == ["llm_failed", "llm_failed"]  # user is told
     assert all(e["final"] is False for e in r["errors"])
     r = m.respond(conv, "more please")
-    assert r["reply_source"] == "llm" and r["text"] == "Here you go."
+    assert r["reply_source"] == "llm" and r["text"].startswith("Here you go.\n1. ")
 
 
 class EchoTemplate:
@@ -101,7 +104,7 @@ class EchoTemplate:
     def stream(self, messages, **kw):  # type: ignore[no-untyped-def]
         import re
 
-        draft = re.search(r"^Draft: (.*)$", messages[-1].content, re.M)
+        draft = re.search(r"^Template: (.*)$", messages[-1].content, re.M)
         assert draft, messages[-1].content
         yield draft.group(1)
 
