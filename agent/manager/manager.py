@@ -26,7 +26,8 @@ from agent.manager.acts import RELAX, Act, DialogueAct, main_act, read_acts, wis
 from agent.manager.conversation import Constraints, Conversation
 from agent.manager.events import Event
 from agent.manager.planner import RulePlanner, ToolCallingPlanner
-from agent.manager.reply import Outcome, Written, write
+from agent.manager.reply import LLM_ACTIONS, Outcome, Written, write
+from agent.manager.steps import label
 from agent.nlu import Request, lexicon_for, understand
 from agent.nlu.lexicon import normalize
 from agent.nlu.unknown import unknown_titles
@@ -245,11 +246,14 @@ class Manager:
     # ------------------------------------------------------------------ the turn
 
     def turn(self, conv: Conversation, text: str,
-             recall: Callable[[str], list[dict[str, Any]]] | None = None) -> Iterator[Event]:
+             recall: Callable[[str], list[dict[str, Any]]] | None = None,
+             live: Callable[[Event], None] | None = None) -> Iterator[Event]:
         """One turn: events in order, ending with ``done`` (or ``error`` for a caller error).
 
         ``recall``: the person's remembered preferences for a request's words (the web server
         passes its CIPHER memory); what it returns is applied to this turn's list.
+        ``live``: where ``status`` and ``tool`` events go the moment they happen (the web
+        socket shows each step as it runs); without it they are yielded before the text.
         """
         t0 = time.perf_counter()
         text = (text or "").strip()
@@ -258,6 +262,16 @@ class Manager:
                                   f"the message is longer than {MAX_MESSAGE} characters; "
                                   "shorten it", "recoverable": True})
             return
+        steps: list[dict[str, Any]] = []
+        pending: list[Event] = []
+
+        def send(ev: Event) -> None:
+            if live is not None:
+                live(ev)
+            else:
+                pending.append(ev)
+
+        send(Event("status", {"text": "Reading your message…"}))
         conv.turn += 1
         cat = self.catalog
         shown_titles = [cat.titles[cat.item_index[i]] for i in conv.shown]
@@ -268,12 +282,10 @@ class Manager:
         ctx = self._context(conv)
         ctx.recall = recall
         conv.memory = []
-        steps: list[dict[str, Any]] = []
-        pending: list[Event] = []
 
         def emit(step: dict[str, Any]) -> None:
             steps.append(step)
-            pending.append(Event("tool", step))
+            send(Event("tool", {**step, "label": label(step, conv, cat)}))
 
         out = Outcome(action="chat", unknown_titles=unknown)
         t_plan = time.perf_counter()
@@ -281,6 +293,8 @@ class Manager:
         tools_ms = (time.perf_counter() - t_plan) * 1e3
         yield from pending
         pending.clear()
+        if out.action in LLM_ACTIONS and self.llm is not None and self.reply_style != "template":
+            yield Event("status", {"text": "Writing…"})
 
         if out.action in ("recommend", "ack") and out.items:
             conv.shown = [cat.item_ids[i] for i in out.items]
@@ -338,8 +352,11 @@ class Manager:
         (the start of the overview)."""
         from recsys.describe import about, details
 
+        from recsys.titles import display_title
+
         cat = self.catalog
-        return {"position": position, "id": cat.item_ids[item], "title": cat.titles[item],
+        return {"position": position, "id": cat.item_ids[item],
+                "title": display_title(cat.titles[item]), "catalog_title": cat.titles[item],
                 "year": cat.year(item),
                 "attributes": {f: v[:5] for f, v in cat.item_attributes(item).items()},
                 "details": details(cat, item), "about": about(cat, item)}

@@ -97,9 +97,20 @@ def test_a_person_chats_rates_edits_and_comes_back(chromium: str, live_app: tupl
         page.evaluate("""() => { window.updates = 0; new MutationObserver(
             () => window.updates++).observe(document.querySelector('#log'),
             {subtree: true, childList: true, characterData: true}); }""")
+        # the first sign of work: the typing indicator, timed from the click in the page
+        page.evaluate("""() => { window.sent = null; window.typing = null;
+            document.querySelector('[data-testid=send]').addEventListener('click',
+                () => { window.sent = performance.now(); }, {capture: true});
+            new MutationObserver(() => { if (window.typing === null
+                && document.querySelector('[data-testid=typing]'))
+                window.typing = performance.now(); }).observe(document.querySelector('#log'),
+                {subtree: true, childList: true}); }""")
         page.get_by_test_id("text").fill("some comedy please")
         page.get_by_test_id("send").click()
         expect(page.locator("#log li.assistant")).to_have_text(REPLY)
+        waited = page.evaluate("window.typing - window.sent")
+        assert 0 <= waited < 300, f"typing indicator after {waited} ms"
+        expect(page.get_by_test_id("typing")).to_have_count(0)  # gone once the words came
         assert page.evaluate("window.updates") >= 4
         cards = page.locator("#list .card")
         expect(cards).to_have_count(5)
@@ -137,6 +148,10 @@ def test_a_person_chats_rates_edits_and_comes_back(chromium: str, live_app: tupl
         expect(page.get_by_test_id("send")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
         expect(cards.first).to_be_visible()
+        # the input sits at the bottom of the screen, under the list and the chat
+        box = page.get_by_test_id("text").bounding_box()
+        assert box and box["y"] + box["height"] > 844 - 90, box
+        assert cards.first.bounding_box()["y"] < box["y"]
         page.screenshot(path=str(shots / "tastebud-phone.png"), full_page=True)
         browser.close()
     assert not errors, errors

@@ -73,7 +73,9 @@ async def stream_turn(manager: Manager, state: dict[str, Any], text: str, gate: 
 
     def work() -> None:
         try:
-            events = manager.turn(conv, text, recall=recall)
+            # steps go out the moment they run: the page shows what the turn is doing
+            events = manager.turn(conv, text, recall=recall,
+                                  live=lambda ev: None if stop.is_set() else put(("event", ev)))
             try:
                 for ev in events:
                     if stop.is_set():  # the socket gave up (deadline, disconnect)

@@ -146,6 +146,7 @@ function connect(sessionId) {
     if (e.code === 4401) { showSignup(); return; }
     if (e.code === 4404) { newChat(); return; }
     setBusy(false);
+    if (state.bubble && state.bubble.classList.contains("typing")) { state.bubble.remove(); state.bubble = null; }
     if (state.ws !== ws) return;
     // idle: reconnect when the person writes again, not now
     if (e.code === 4000) { state.ws = null; return; }
@@ -164,8 +165,14 @@ function handle(ev) {
       state.onReady();
       loadSessions();
       break;
+    case "status": case "tool":  // what the turn is doing now, until its first words
+      if (ev.text || ev.label) working(ev.text || ev.label);
+      break;
     case "text":
-      if (!state.bubble) state.bubble = addMessage("assistant", "", "streaming");
+      if (!state.bubble || state.bubble.classList.contains("typing")) {
+        if (state.bubble) state.bubble.remove();
+        state.bubble = addMessage("assistant", "", "streaming");
+      }
       state.bubble.textContent += ev.delta;
       scrollLog();
       break;
@@ -175,9 +182,8 @@ function handle(ev) {
     case "question":
       quickReplies(["yes", "no"]);
       break;
-    case "tool":
-      break;  // the trace is stored with the message; the page shows results, not steps
     case "done":
+      if (state.bubble && state.bubble.classList.contains("typing")) { state.bubble.remove(); state.bubble = null; }
       if (!state.bubble) state.bubble = addMessage("assistant", ev.text);
       state.bubble.classList.remove("streaming");
       state.bubble = null;
@@ -188,7 +194,9 @@ function handle(ev) {
       break;
     case "error":
       if (ev.final === false) { addMessage("assistant", ev.message, "error"); break; }
-      if (state.bubble) { state.bubble.classList.remove("streaming"); state.bubble = null; }
+      if (state.bubble && state.bubble.classList.contains("typing")) state.bubble.remove();
+      else if (state.bubble) state.bubble.classList.remove("streaming");
+      state.bubble = null;
       addMessage("assistant", ev.message, "error");
       setBusy(false);
       break;
@@ -213,6 +221,24 @@ function pastList(li, cards) {
   li.append(ol);
 }
 
+// the typing indicator: shown the moment a message is sent, then labelled with each step
+function working(label) {
+  if (!state.bubble) {
+    state.bubble = addMessage("assistant", "", "typing");
+    state.bubble.dataset.testid = "typing";
+    const dots = document.createElement("span");
+    dots.className = "dots";
+    dots.setAttribute("aria-hidden", "true");
+    dots.textContent = "•••";
+    const words = document.createElement("span");
+    words.className = "status";
+    state.bubble.append(dots, words);
+  }
+  if (!state.bubble.classList.contains("typing")) return;  // the words have started
+  state.bubble.querySelector(".status").textContent = label;
+  scrollLog();
+}
+
 function addMessage(role, text, extra) {
   const li = document.createElement("li");
   li.className = `${role} ${extra || ""}`.trim();
@@ -232,6 +258,7 @@ async function send(text) {
   quickReplies([]);
   addMessage("user", text);
   setBusy(true);
+  working("Thinking…");
   state.ws.send(JSON.stringify({ type: "message", text }));
 }
 $("#say").addEventListener("submit", (e) => {
@@ -281,17 +308,17 @@ function card(c, k) {
   const react = row([
     ["like", "like", () => feedback(c.id, "like")], ["dislike", "dislike", () => feedback(c.id, "dislike")],
     ["seen", "seen", () => feedback(c.id, "seen")], ["why?", "why", () => why(c.id, li)],
-  ]);
+  ], c.title);
   for (const b of react.children) if (state.reactions[c.id] === b.dataset.action) b.classList.add("on");
   const edit = row([
     ["↑", "up", () => move(k, -1)], ["↓", "down", () => move(k, 1)],
     ["remove", "remove", () => remove(k)], ["swap", "swap", () => send(`swap number ${k + 1}`)],
-  ]);
+  ], c.title);
   li.append(h, attrs, about, react, edit);
   return li;
 }
 
-function row(buttons) {
+function row(buttons, title) {
   const div = document.createElement("div");
   div.className = "row";
   for (const [label, action, fn] of buttons) {
@@ -299,7 +326,11 @@ function row(buttons) {
     b.type = "button";
     b.textContent = label;
     b.dataset.action = action;
-    b.title = action;
+    // a screen reader hears which film each button is for, not five "like" buttons
+    const name = { up: "move up", down: "move down", why: "why", like: "like", dislike: "dislike",
+      seen: "seen it", remove: "remove", swap: "swap" }[action] || action;
+    b.setAttribute("aria-label", `${name}: ${title}`);
+    b.title = `${name}: ${title}`;
     b.addEventListener("click", fn);
     div.append(b);
   }
