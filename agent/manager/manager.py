@@ -351,7 +351,6 @@ class Manager:
         what a person reads first: ``details`` (genre, people, length, rating) and ``about``
         (the start of the overview)."""
         from recsys.describe import about, details
-
         from recsys.titles import display_title
 
         cat = self.catalog
