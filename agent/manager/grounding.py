@@ -181,37 +181,100 @@ def audit(text: str, said: str, returned: set[str], catalog: Catalog) -> list[st
     """Items a reply names that are not in the catalog, or not returned this turn.
 
     Written apart from ``check`` (which the reply pipeline uses) so benchmarks and tests
-    audit what users read with a reader that shares none of its code.
+    audit what users read with a reader that shares none of its code. It reads titles as
+    the catalog stores them ("Matrix, The (1999)"), as people write them ("The Matrix
+    (1999)"), and plain in running text: "or Jurassic Park if you want dinosaurs", and a
+    one-word title written as a name mid-sentence ("try Heat").
     """
-    by_year, titles = _audit_index(catalog)
-    bad = []
-    for m in _AUDIT_YEAR.finditer(text):
-        before = text[:m.end()].casefold()
-        # the longest catalog title of that year that the text ends with at "(YYYY)"
-        hits = [i for i in by_year.get(m.group(1), []) if before.endswith(titles[i])]
-        if not hits:
-            bad.append(f"not in catalog: ...{text[max(0, m.start() - 50):m.end()]}")
+    forms, longest = _audit_forms(catalog)
+    bad: list[str] = []
+    toks = list(re.finditer(r"[\w'’.:&-]+", text))
+    words = [t.group(0).strip(".:").casefold().replace("’", "'") for t in toks]
+    k = 0
+    while k < len(toks):
+        hit = None
+        for size in range(min(longest, len(toks) - k), 0, -1):
+            form = " ".join(words[k:k + size])
+            if form in forms:
+                hit = (size, form)
+                break
+        if hit is None:
+            k += 1
             continue
-        item = max(hits, key=lambda i: len(titles[i]))
-        if catalog.item_ids[item] not in returned:
-            bad.append(f"not returned this turn: {catalog.titles[item]}")
+        size, form = hit
+        first = toks[k].group(0)
+        after = text[toks[k + size - 1].end():]
+        year = re.match(r"\s*\((\d{4})\)", after)
+        start = not text[:toks[k].start()].strip() or bool(
+            re.search(r"[.!?:;\n]\s*[\W\d]*$", text[:toks[k].start()]))
+        named = bool(year) or (first[:1].isupper() and (size > 1 or not start)
+                               and (size > 1 or form not in _audit_values(catalog)))
+        if not named:
+            k += 1
+            continue
+        items = forms[form]
+        if year:
+            items = [i for i in items if catalog.year(i) == int(year.group(1))]
+            if not items:
+                bad.append(f"not in catalog: {text[toks[k].start():toks[k + size - 1].end()]}"
+                           f" ({year.group(1)})")
+                k += size
+                continue
+        if not any(catalog.item_ids[i] in returned for i in items):
+            bad.append(f"not returned this turn: {catalog.titles[items[0]]}")
+        k += size
+    # "Title (YYYY)" whose title the catalog does not know at all
+    for m in _AUDIT_YEAR.finditer(text):
+        head = text[:m.start()].rstrip()
+        if not any(" ".join(words[j:j + n]) in forms
+                   for n in range(1, longest + 1) for j in range(len(words))
+                   if j + n <= len(words) and toks[j + n - 1].end() == len(head)):
+            bad.append(f"not in catalog: ...{text[max(0, m.start() - 50):m.end()]}")
     for m in _AUDIT_QUOTED.finditer(text):
         q = next(g for g in m.groups() if g).strip()
         if q.casefold() in said.casefold():
             continue  # the user's own words, e.g. a title echoed as not found
-        if not any(t.startswith(q.casefold()) for t in titles):
+        if not any(t.startswith(q.casefold()) for t in _audit_titles(catalog)):
             bad.append(f"quoted, not in catalog: {q}")
-    return bad
+    return list(dict.fromkeys(bad))
 
 
-def _audit_index(catalog: Catalog) -> tuple[dict[str, list[int]], list[str]]:
-    """(title year -> items, folded titles), built once per catalog (cached on it)."""
-    cached = catalog.__dict__.get("_audit_index")
+def _audit_forms(catalog: Catalog) -> tuple[dict[str, list[int]], int]:
+    """(folded title form -> items, longest form in words), built once per catalog: the
+    stored title without its year, the display title, and the short display title."""
+    cached = catalog.__dict__.get("_audit_forms")
     if cached is None:
-        by_year: dict[str, list[int]] = {}
+        from recsys.titles import display_title, short_title
+
+        forms: dict[str, list[int]] = {}
         for i, t in enumerate(catalog.titles):
-            if (m := re.search(r"\((\d{4})\)\s*$", t)):
-                by_year.setdefault(m.group(1), []).append(i)
-        cached = catalog.__dict__["_audit_index"] = (by_year,
-                                                     [t.casefold() for t in catalog.titles])
+            bare = re.sub(r"\s*\(\d{4}\)\s*$", "", t)
+            for f in {bare, display_title(t), short_title(t)}:
+                key = " ".join(w.strip(".:") for w in re.findall(r"[\w'’.:&-]+", f.casefold()
+                                                                 .replace("’", "'")))
+                if key and key not in forms.get(key, []):
+                    forms.setdefault(key, []).append(i)
+        longest = max((len(f.split()) for f in forms), default=1)
+        cached = catalog.__dict__["_audit_forms"] = (forms, longest)
+    return cached
+
+
+def _audit_values(catalog: Catalog) -> set[str]:
+    """Single words that are attribute values ("drama", "western"): a genre, not a film."""
+    cached = catalog.__dict__.get("_audit_values")
+    if cached is None:
+        cached = catalog.__dict__["_audit_values"] = {
+            v.casefold() for a in catalog.attributes.values() for v in a.values
+            if " " not in v}
+    return cached
+
+
+def _audit_titles(catalog: Catalog) -> list[str]:
+    cached = catalog.__dict__.get("_audit_titles")
+    if cached is None:
+        from recsys.titles import display_title
+
+        cached = catalog.__dict__["_audit_titles"] = [
+            *(t.casefold() for t in catalog.titles),
+            *(display_title(t).casefold() for t in catalog.titles)]
     return cached

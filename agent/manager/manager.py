@@ -151,9 +151,13 @@ class Manager:
     def respond(self, conv: Conversation, text: str) -> dict[str, Any]:
         """Run a turn and collect it: {"text", "items", "question", "trace", "kind", ...}."""
         out: dict[str, Any] = {"text": "", "items": None, "question": None, "tools": [],
-                               "errors": []}
+                               "errors": [], "first_text_ms": None, "text_chunks": 0}
+        t0 = time.perf_counter()
         for ev in self.turn(conv, text):
             if ev.type == "text":
+                if out["first_text_ms"] is None:  # what a person waits for: the first words
+                    out["first_text_ms"] = round((time.perf_counter() - t0) * 1e3, 1)
+                out["text_chunks"] += 1
                 out["text"] += ev.data["delta"]
             elif ev.type == "items":
                 out["items"] = ev.data["items"]

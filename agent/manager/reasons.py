@@ -94,6 +94,7 @@ def why(catalog: Catalog, item: int, constraints: Any, liked: list[int],
         personalised: bool = False, common: frozenset[str] = frozenset()) -> str:
     """One short clause on why ``item`` is on the list (never empty)."""
     clauses: list[str] = []
+    said_before: set[str] = set()  # words a clause said already: not again as "known for"
     seeds = [catalog.item_index[s] for s in constraints.seeds if s in catalog.item_index]
     for s in [*seeds, *liked]:
         if s == item:
@@ -105,14 +106,15 @@ def why(catalog: Catalog, item: int, constraints: Any, liked: list[int],
             clauses.append(f"like {name}: {people}")
             break
         if shared:
-            clauses.append(f"like {name}, it has {' and '.join(shared)}")
+            clauses.append(f"like {name}, {' and '.join(shared)}")
+            said_before.update(w for v in shared for w in v.casefold().split())
             break
     asked = _asked(catalog, item, constraints, common)
     if asked and len(clauses) < MAX_CLAUSES:
         clauses.append(f"{' and '.join(lower_value(v) for v in asked)}, as you asked")
     if len(clauses) < MAX_CLAUSES:
         said = {w for v in asked for w in v.casefold().split()} | set(
-            (constraints.free_text or "").casefold().split())
+            (constraints.free_text or "").casefold().split()) | said_before
         known = [v for v in telling(catalog, item, k=4)
                  if not set(v.casefold().split()) & said][:2]
         if known:

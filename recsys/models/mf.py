@@ -47,9 +47,16 @@ class MFRecommender(Recommender):
         # them oversubscribe the cores, and implicit warns about it at construction
         # import before limiting: implicit loads scipy's BLAS, which the limit must see
         cls, kwargs = self._implicit_model()
+        from tqdm.auto import tqdm
+
         with threadpool_limits(1, "blas"):
             model = cls(**kwargs)
-            model.fit(self._train_matrix(user_items), show_progress=progress)
+            # implicit's own bar has no label; ours says which model trains
+            its = int(getattr(model, "iterations", 0) or 0)
+            with tqdm(total=its or None, desc=f"training {self.name}", unit="iter",
+                      disable=not progress) as bar:
+                model.fit(self._train_matrix(user_items), show_progress=False,
+                          callback=lambda *a: bar.update(1))
         self.user_factors = np.ascontiguousarray(model.user_factors, dtype=np.float32)
         self.item_factors = np.ascontiguousarray(model.item_factors, dtype=np.float32)
         self._index = None  # an attached index holds the old factors

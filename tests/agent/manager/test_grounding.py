@@ -166,6 +166,28 @@ def test_audit_reads_titles_on_its_own(movies: Catalog) -> None:
     assert audit('I could not find "Star Blazers".', "like Star Blazers", returned,
                  movies) == []
     assert audit('Try "Star Blazers".', "something fun", returned, movies)
+    # plain titles in running text count too; lowercase words are just words
+    assert audit("Or Silent Harbor, if you want boats.", "x", returned, movies) == [
+        "not returned this turn: Silent Harbor (1957)"]
+    assert audit("A silent harbor at night.", "x", returned, movies) == []
+    assert audit("Crimson Harbor (1950) and Crimson Harbor again.", "x", returned, movies) == []
+
+
+def test_audit_reads_display_titles_and_one_word_names() -> None:
+    from agent.manager.grounding import audit
+    from tests.agent.manager.conftest import movie_catalog
+
+    cat = movie_catalog()
+    cat.titles[0], cat.titles[1] = "Matrix, The (1999)", "Heat (1995)"
+    cat.years[0], cat.years[1] = 1999, 1995
+    cat.__dict__.pop("_audit_forms", None)
+    returned = {cat.item_ids[0]}
+    assert audit("The Matrix (1999) it is.", "x", returned, cat) == []
+    assert audit("Watch The Matrix tonight.", "x", returned, cat) == []
+    assert audit("Or try Heat, a classic.", "x", returned, cat) == [
+        "not returned this turn: Heat (1995)"]
+    assert audit("Heat rises.", "x", returned, cat) == []  # a sentence may start with a word
+    assert audit("It has heat and speed.", "x", returned, cat) == []
 
 
 def test_a_why_must_name_its_item_and_a_question_is_always_asked(

@@ -1,0 +1,34 @@
+"""What a person sees while a turn works: a status first, each step labelled as it runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from agent.manager import Event, Manager
+
+
+def test_live_steps_arrive_before_the_words_with_labels(
+        make_manager: Callable[..., Manager]) -> None:
+    m = make_manager(None)
+    conv = m.start(None)
+    live: list[Event] = []
+    events = []
+    for ev in m.turn(conv, "an action movie from the 80s", live=live.append):
+        events.append(ev)
+        if ev.type == "text":
+            break
+    assert live[0].type == "status" and live[0].data["text"]
+    tools = [e for e in live if e.type == "tool"]
+    assert tools and all(e.data["label"].endswith("…") for e in tools)
+    assert any(e.data["label"] == "Looking for action picks from the 80s…" for e in tools), \
+        [e.data["label"] for e in tools]
+    # sent live, so not yielded a second time
+    assert not [e for e in events if e.type in ("tool", "status")]
+
+
+def test_without_live_the_steps_are_yielded_in_order(
+        make_manager: Callable[..., Manager]) -> None:
+    m = make_manager(None)
+    kinds = [e.type for e in m.turn(m.start(None), "an action movie")]
+    assert kinds[0] == "status"
+    assert kinds.index("tool") < kinds.index("text") < kinds.index("done")
