@@ -69,8 +69,10 @@ def chat(
     who = f"user {user}" if user else "a new user"
     typer.echo(f"Tastebud · {manager.catalog.title or manager.catalog.name} · {who} · "
                f"{'model ' + llm.name if llm else 'no LLM (template replies)'}")
-    typer.echo("Ask for something ('some 90s sci-fi, no horror'), then 'why number 2?', "
-               "'loved the first one', 'not number 3'. 'quit' ends.\n")
+    from agent.manager.wording import example_request
+
+    typer.echo(f"Ask for something ('{example_request(manager.catalog)}'), then 'why number "
+               "2?', 'loved the first one', 'not number 3'. 'quit' ends.\n")
     while True:
         try:
             text = input("you> ")
@@ -103,8 +105,11 @@ def _print_turn(manager, conv, text: str, trace: bool) -> None:  # type: ignore[
         elif ev.type == "items":
             typer.echo("")
             for c in d["items"]:
-                attrs = " · ".join(", ".join(v[:3]) for v in c["attributes"].values() if v)
-                typer.echo(f"  [{c['position']}] {c['title']}")
+                attrs = " · ".join(c.get("details") or [
+                    ", ".join(v[:3]) for v in c["attributes"].values() if v])
+                year = f" ({c['year']})" if c.get("year") and str(c["year"]) not in c["title"] \
+                    else ""
+                typer.echo(f"  [{c['position']}] {c['title']}{year}")
                 if attrs:
                     typer.secho(f"      {attrs}", fg="bright_black")
         elif ev.type == "error":

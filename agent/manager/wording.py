@@ -154,3 +154,27 @@ def recommend_text(out: Any, conv: Conversation, catalog: Catalog) -> str:
     body = reasons.lines(catalog, out.items, conv.constraints, liked, out.personalised)
     ask = question(out, conv, catalog)
     return "\n".join([head, *body, *([ask] if ask else [])])
+
+
+def example_request(catalog: Catalog) -> str:
+    """A request this catalog can answer, from its own data ("some comedy from the 90s";
+    "some rock" on a music catalog): never a movie example on a catalog of artists."""
+    import numpy as np
+
+    from agent.nlu import lexicon_for
+
+    lex = lexicon_for(catalog)
+    fld = lex.genre_field or next(iter(catalog.attributes), None)
+    value = ""
+    if fld is not None:
+        attr = catalog.attributes[fld]
+        counts = np.asarray((attr.matrix > 0).sum(axis=0)).ravel()
+        if len(counts):
+            value = reasons.lower_value(attr.values[int(np.argmax(counts))])
+    words = catalog.words.items if catalog.words.items != "items" else ""
+    text = f"some {value} {words}".strip() if value else f"something {words}".strip()
+    years = catalog.years[catalog.years > 0]
+    if lex.has_years and len(years):
+        decade = int(np.median(years)) // 10 * 10
+        text += f" from the {str(decade)[2:]}s" if decade < 2000 else f" from the {decade}s"
+    return text

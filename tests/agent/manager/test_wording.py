@@ -116,3 +116,13 @@ def test_a_wide_choice_gets_one_question_not_every_turn(films: Catalog) -> None:
     conv.liked = ["0"]  # now something is known: the next useful question is the decade
     assert question(out, conv, films) == "Any decade you'd like, or is any fine?"
     assert question(Outcome(action="recommend", items=[0], matches=3), conv, films) == ""
+
+
+def test_the_example_request_comes_from_the_catalog(films: Catalog) -> None:
+    from agent.manager.wording import example_request
+
+    # Animation and Comedy tie on 3 films; the first in the vocabulary wins
+    assert example_request(films) == "some animation movies from the 90s"
+    films.years[:] = 0  # a catalog without years: no decade
+    films.fingerprint = "f2"  # another catalog version: its lexicon is built afresh
+    assert "from the" not in example_request(films)
