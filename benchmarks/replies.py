@@ -35,7 +35,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 SCAFFOLD = re.compile(r"\b(?:template|draft|items|facts|request|reason)\s*:|\[[^\]]*\]|[{}]"
-                      r"|\b1 \w+ picks\b|picks for [^.]*-\d{4}|\b(\w+) \1\b", re.I)
+                      r"|\b1 \w+ picks\b|picks for [^.]*-\d{4}|\b(\w+) \1\b"
+                      r"|(?:^|\s)\d+\.\s*$", re.I)  # ... "1." at the end: a list cut off
 
 
 def split_of(dialogue_id: str) -> str:

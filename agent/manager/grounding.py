@@ -188,8 +188,8 @@ def audit(text: str, said: str, returned: set[str], catalog: Catalog) -> list[st
     """
     forms, longest = _audit_forms(catalog)
     bad: list[str] = []
-    toks = list(re.finditer(r"[\w'’.:&-]+", text))
-    words = [t.group(0).strip(".:").casefold().replace("’", "'") for t in toks]
+    toks = list(re.finditer(r"[\w'’]+", text))
+    words = [t.group(0).casefold().replace("’", "'") for t in toks]
     k = 0
     while k < len(toks):
         hit = None
@@ -207,8 +207,14 @@ def audit(text: str, said: str, returned: set[str], catalog: Catalog) -> list[st
         year = re.match(r"\s*\((\d{4})\)", after)
         start = not text[:toks[k].start()].strip() or bool(
             re.search(r"[.!?:;\n]\s*[\W\d]*$", text[:toks[k].start()]))
+        # one capitalised word is a title unless it starts a sentence, is a genre-like
+        # value, or begins a name ("Bobby Farrelly", "Ed Harris": not the films Bobby, Ed)
+        nxt = toks[k + size].group(0) if k + size < len(toks) else ""
+        in_name = size == 1 and nxt[:1].isupper() and not text[toks[k].end():
+                                                               toks[k + size].start()].strip()
         named = bool(year) or (first[:1].isupper() and (size > 1 or not start)
-                               and (size > 1 or form not in _audit_values(catalog)))
+                               and (size > 1 or form not in _audit_values(catalog))
+                               and not in_name)
         if not named:
             k += 1
             continue
@@ -225,7 +231,7 @@ def audit(text: str, said: str, returned: set[str], catalog: Catalog) -> list[st
         k += size
     # "Title (YYYY)" whose title the catalog does not know at all
     for m in _AUDIT_YEAR.finditer(text):
-        head = text[:m.start()].rstrip()
+        head = text[:m.start()].rstrip().rstrip("!?.…")  # "Mother! (2017)"
         if not any(" ".join(words[j:j + n]) in forms
                    for n in range(1, longest + 1) for j in range(len(words))
                    if j + n <= len(words) and toks[j + n - 1].end() == len(head)):
@@ -250,8 +256,7 @@ def _audit_forms(catalog: Catalog) -> tuple[dict[str, list[int]], int]:
         for i, t in enumerate(catalog.titles):
             bare = re.sub(r"\s*\(\d{4}\)\s*$", "", t)
             for f in {bare, display_title(t), short_title(t)}:
-                key = " ".join(w.strip(".:") for w in re.findall(r"[\w'’.:&-]+", f.casefold()
-                                                                 .replace("’", "'")))
+                key = " ".join(re.findall(r"[\w']+", f.casefold().replace("’", "'")))
                 if key and key not in forms.get(key, []):
                     forms.setdefault(key, []).append(i)
         longest = max((len(f.split()) for f in forms), default=1)

@@ -313,6 +313,8 @@ class Manager:
         if out.target is not None:
             out.facts.add_items(cat, [out.target])
         out.facts.add_items(cat, [cat.item_index[i] for i in conv.constraints.seeds])
+        # the reasons may name what the person liked ("like Heat, ...")
+        out.facts.add_items(cat, [cat.item_index[i] for i in conv.liked if i in cat.item_index])
         out.facts.quoted.update(out.unknown_titles)
         for f, vs in [*conv.constraints.include.items(), *conv.constraints.exclude.items()]:
             out.facts.values.update((f, v) for v in vs)

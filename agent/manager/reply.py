@@ -61,7 +61,7 @@ class Outcome:
 
 def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
     """The reply built from the outcome alone: short, true, and never names other items."""
-    t = catalog.titles
+    t = _Names(catalog)
     parts: list[str] = [*([out.remembered] if out.remembered else []), *out.notes]
     for title in out.unknown_titles:
         parts.append(f"I couldn't find “{title}” in the {catalog.title or catalog.name} "
@@ -100,6 +100,19 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
             or (out.action == "ack" and not out.replaced and not parts)):
         parts.append(_prompt_for_taste(catalog))
     return " ".join(parts)
+
+
+class _Names:
+    """Items as a person writes them: "The Matrix (1999)", not "Matrix, The (1999)"."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def __getitem__(self, item: int) -> str:
+        from recsys.titles import short_title
+
+        year = self.catalog.year(item)
+        return short_title(self.catalog.titles[item]) + (f" ({year})" if year else "")
 
 
 def _why_text(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
@@ -158,7 +171,7 @@ def path_reason(out: Outcome, catalog: Catalog) -> str:
 
 def _fact_text(out: Outcome, catalog: Catalog) -> str:
     fact = out.fact or {}
-    title = fact.get("title") or catalog.titles[out.target or 0]
+    title = _Names(catalog)[out.target] if out.target is not None else fact.get("title", "")
     attrs: dict[str, list[str]] = fact.get("attributes", {})
     numbers: dict[str, dict[str, Any]] = fact.get("numbers", {})
     notes: dict[str, str] = fact.get("notes", {})
@@ -170,8 +183,13 @@ def _fact_text(out: Outcome, catalog: Catalog) -> str:
         if answer:
             return answer
     fields = [asked] if asked in attrs else list(attrs)
-    bits = [f"{catalog.info(f).label or f}: {', '.join(attrs[f][:6])}" for f in fields
-            if attrs.get(f) and catalog.info(f).kind != "keywords"]
+    def line(f: str) -> str:
+        info = catalog.info(f)
+        cap = 3 if info.kind == "people" else 6
+        return (f"{info.label} {', '.join(attrs[f][:cap])}" if info.label else
+                f"{f}: {', '.join(attrs[f][:cap])}")
+
+    bits = [line(f) for f in fields if attrs.get(f) and catalog.info(f).kind != "keywords"]
     bits += [f"{f} {_number(n)}" for f, n in numbers.items()]
     head = f"{title}{year}."
     if out.missing_field:
@@ -300,7 +318,7 @@ STYLES = ("template", "opening", "full")
 
 
 def write(user_text: str, out: Outcome, conv: Conversation, catalog: Catalog, lex: Lexicon,
-          llm: ChatModel | None, written: Written, style: str = "opening") -> Iterator[str]:
+          llm: ChatModel | None, written: Written, style: str = "template") -> Iterator[str]:
     """Yield the reply in small deltas; ``written`` records what was sent and why.
 
     ``style`` says what the model words (``benchmarks/replies.py`` measured the choice):

@@ -313,8 +313,10 @@ class Lexicon:
 def _useful_tag(key: str, decades: bool = False) -> bool:
     """Tags worth matching as phrases: not chat words, not decades where years handle those
     (``decades``: the catalog has no years, so "80s" may well be a tag)."""
-    if key in STOP_TAGS or len(key) < 3 or key in COMMON:
-        return False
+    from recsys.describe import clean_tag
+
+    if key in STOP_TAGS or len(key) < 3 or key in COMMON or not clean_tag(key):
+        return False  # "not seen", "dvd", "in netflix queue": about the tagger, not a wish
     if decades and re.fullmatch(r"\d0s|\d{2}0s", key):
         return True
     return not re.fullmatch(r"\d+s?|\d+ s|\d{2,4}'?s", key)

@@ -32,3 +32,15 @@ def test_without_live_the_steps_are_yielded_in_order(
     kinds = [e.type for e in m.turn(m.start(None), "an action movie")]
     assert kinds[0] == "status"
     assert kinds.index("tool") < kinds.index("text") < kinds.index("done")
+
+
+def test_the_default_style_words_replies_by_template_without_the_model(
+        make_manager: Callable[..., Manager]) -> None:
+    from agent.llm.scripted import ScriptedChatModel
+
+    llm = ScriptedChatModel(fallback="Invented words.", name="fake")
+    m = make_manager(llm, reply_style=None)  # None: the settings' default
+    assert m.reply_style == "template"
+    r = m.respond(m.start(None), "an action movie please")
+    assert r["reply_source"] == "template" and not llm.calls
+    assert r["text"].split("\n")[1].startswith("1. ")
