@@ -51,9 +51,9 @@ class LLMSettings(BaseSettings):
         default="template",
         description="What the model words: template (nothing: the reply is built from the "
                     "tools' facts), opening (the first sentence of a list; the item lines stay "
-                    "the template's), full (the whole reply, two sentences). benchmarks/replies.py: "
-                    "the template scores as high as the 0.5B opening and beats the whole-reply "
-                    "style, with its first words at once.")
+                    "the template's), full (the whole reply, two sentences). "
+                    "benchmarks/replies.py: the template scores as high as the 0.5B opening "
+                    "and beats the whole-reply style, with its first words at once.")
 
 
 class ServerSettings(BaseSettings):
