@@ -212,7 +212,9 @@ def audit(text: str, said: str, returned: set[str], catalog: Catalog) -> list[st
         nxt = toks[k + size].group(0) if k + size < len(toks) else ""
         in_name = size == 1 and nxt[:1].isupper() and not text[toks[k].end():
                                                                toks[k + size].start()].strip()
-        named = bool(year) or (first[:1].isupper() and (size > 1 or not start)
+        # a one-word title of two letters ("Ed", "It", "Up") is a word unless dated
+        short = size == 1 and len(form) <= 2
+        named = bool(year) or (first[:1].isupper() and (size > 1 or not start) and not short
                                and (size > 1 or form not in _audit_values(catalog))
                                and not in_name)
         if not named:

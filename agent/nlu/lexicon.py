@@ -232,13 +232,16 @@ class Lexicon:
         lex.duration_field = next((f for f in catalog.numbers if (catalog.info(f).unit or "")
                                    .lower() in ("minutes", "minute", "min")), None)
         lex.audiences = tuple(catalog.audience)
+        # a person in several fields is read in the one with most of their films: Tom Hanks
+        # directed two and starred in dozens ("movies with tom hanks" means the cast)
+        films_in: dict[str, int] = {}
         for f in catalog.fields_of_kind("people"):
             a = catalog.attributes[f]
             counts = np.diff(a.by_value.indptr)
             for j, v in enumerate(a.values):
                 key = normalize(v)
-                if counts[j] >= 2 and " " in key:
-                    lex.people.setdefault(key, (f, v))
+                if counts[j] >= 2 and " " in key and counts[j] > films_in.get(key, 0):
+                    lex.people[key], films_in[key] = (f, v), int(counts[j])
         lex.has_years = has_years
         lex.filler = frozenset(catalog.words.filler)
         topics = set()

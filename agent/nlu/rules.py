@@ -685,10 +685,12 @@ def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
             return "feedback", True  # "I also like Up (2009)": taste, not a request
     if WHY_RE.search(norm):
         return "why", True
+    # "When I was younger I loved X" is a memory, not "when was X made?"
+    clause = re.match(r"when (i|we|my|our|you|me|he|she|they)\b", norm) is not None
     if FACT_RE.search(norm) or (norm.startswith(("who ", "when ", "what year", "is ", "was ",
                                                  "what genre", "which genre", "what kind",
                                                  "what tags", "how is", "what about"))
-                                and (req.titles or req.refs)):
+                                and (req.titles or req.refs) and not clause):
         return "fact", True
     rec_cue = bool(REC_RE.search(norm)) or "more" in words
     if req.feedback and not re.search(r"\b(more like|something|another|recommend|similar|"
