@@ -89,6 +89,10 @@ def telling(catalog: Catalog, item: int, k: int = 4) -> list[str]:
             key = re.sub(r"[\s_-]+", "", v.casefold())  # "sci fi", "sci-fi", "scifi"
             if key in seen or v.casefold() in seen or not clean_tag(v):
                 continue
+            # "pixar" beside "pixar animation": one of them says it
+            low = f" {v.casefold()} "
+            if any(f" {w.casefold()} " in low or low in f" {w.casefold()} " for w in out):
+                continue
             seen.add(key)
             out.append(v)
             if len(out) >= k:

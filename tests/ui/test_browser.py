@@ -90,6 +90,8 @@ def test_a_person_chats_rates_edits_and_comes_back(chromium: str, live_app: tupl
         page.get_by_test_id("signup").click()
         expect(page.locator("#who")).to_have_text("signed in as Ada")
         expect(page.locator("#sessions li")).to_have_count(1)  # the new chat's session
+        # the new chat greets in the catalog's own terms
+        expect(page.get_by_test_id("greeting")).to_contain_text("Tell me what you're in the mood")
         page.get_by_test_id("account").locator("summary").click()  # the token, to keep
         expect(page.get_by_test_id("token-out")).to_have_text(
             page.evaluate("localStorage.getItem('tastebud.token')"))

@@ -97,10 +97,25 @@ async function loadSessions() {
 $("#menu").addEventListener("click", () => $("#sidebar").classList.toggle("open"));
 $("#new-chat").addEventListener("click", () => newChat());
 
+// a new chat opens with a word from the catalog itself: what it knows, and an example of it
+function greet() {
+  const c = (state.catalogs || []).find((x) => x.name === state.catalog);
+  if (!c || $("#log").children.length) return;
+  const li = document.createElement("li");
+  li.className = "greeting";
+  li.dataset.testid = "greeting";
+  const example = c.example ? ` (for example “${c.example}”)` : "";
+  li.textContent = `Hi! I can suggest ${c.item_word} from ${c.title}, ${Number(c.items).toLocaleString()} of them. `
+    + `Tell me what you're in the mood for${example} and I'll pick a few, saying why each fits. `
+    + "Remove or like what I show, and I'll learn your taste.";
+  $("#log").append(li);
+}
+
 function newChat() {
   state.session = null;
   localStorage.removeItem("tastebud.session");
   $("#log").innerHTML = "";
+  greet();
   renderList([]);
   connect(null);
   loadSessions();
@@ -124,6 +139,7 @@ async function showSession(id) {
     const li = addMessage(m.role, m.text);
     if (m.role === "assistant" && m.cards && m.cards.length) pastList(li, m.cards);
   }
+  greet();  // a stored chat with nothing said in it yet
   state.reactions = {};
   for (const i of s.liked) state.reactions[i] = "like";
   for (const i of s.disliked) state.reactions[i] = "dislike";
