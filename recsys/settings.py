@@ -27,14 +27,16 @@ class LLMSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TASTEBUD_LLM_", extra="ignore",
                                       populate_by_name=True)
 
-    backend: Literal["llamacpp", "openai", "fake"] = Field(
+    backend: Literal["llamacpp", "transformers", "openai", "fake"] = Field(
         default="llamacpp",
-        description="llamacpp: local GGUF in process; openai: any OpenAI-compatible server; "
+        description="llamacpp: local GGUF in process; transformers: a Hugging Face checkpoint "
+                    "directory (or a GGUF) in process; openai: any OpenAI-compatible server; "
                     "fake: scripted replies (tests, demos without a model).")
     model: str = Field(
         default="qwen2.5-coder-0.5b",
-        description="llamacpp: a registered model name or a GGUF path; openai: the server's "
-                    "model name.")
+        description="llamacpp: a registered model name or a GGUF path; transformers: a "
+                    "checkpoint directory, a GGUF path or a registered name; openai: the "
+                    "server's model name.")
     base_url: str = Field(default="http://127.0.0.1:8080/v1",
                           description="OpenAI-compatible endpoint (ending in /v1).")
     api_key: SecretStr | None = Field(

@@ -1,7 +1,8 @@
 """LLM backends behind one ``ChatModel`` protocol, found through a registry.
 
 ``get_chat_model()`` returns the backend that ``LLMSettings`` (``TASTEBUD_LLM_*``) names:
-``llamacpp`` (local GGUF, the offline default), ``openai`` (any OpenAI-compatible server) or
+``llamacpp`` (local GGUF, the offline default), ``transformers`` (a Hugging Face
+checkpoint in process), ``openai`` (any OpenAI-compatible server) or
 ``fake`` (scripted). Backend modules import their heavy dependencies only when used.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from agent.llm.base import (
     ChatModel,
@@ -49,6 +51,18 @@ def _llamacpp(settings: LLMSettings) -> ChatModel:
         return _llama_models[key]
 
 
+def _transformers(settings: LLMSettings) -> ChatModel:
+    from agent.llm.hf import TransformersChatModel
+
+    key = ("transformers", settings.model, settings.n_threads)
+    with _cache_lock:
+        if key not in _llama_models:
+            _llama_models[key] = TransformersChatModel(settings.model,
+                                                       n_threads=settings.n_threads,
+                                                       timeout_s=settings.timeout_s)
+        return _llama_models[key]
+
+
 def _openai(settings: LLMSettings) -> ChatModel:
     from agent.llm.openai_compat import OpenAIChatModel
 
@@ -63,9 +77,9 @@ def _fake(settings: LLMSettings) -> ChatModel:
 
 
 BACKENDS: dict[str, Callable[[LLMSettings], ChatModel]] = {
-    "llamacpp": _llamacpp, "openai": _openai, "fake": _fake,
+    "llamacpp": _llamacpp, "transformers": _transformers, "openai": _openai, "fake": _fake,
 }
-_llama_models: dict[tuple[str, int, int | None], ChatModel] = {}
+_llama_models: dict[tuple[Any, ...], ChatModel] = {}  # in-process models, one per key
 _cache_lock = threading.Lock()
 
 

