@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from profiles.rules import Rule, infer, merge
+from profiles.rules import Rule, from_reason, infer, merge
 
 if TYPE_CHECKING:
     from profiles.models import Preference
@@ -70,16 +70,21 @@ class Cipher:
 
     def learn(self, user_id: int, catalog: Catalog, context: str, shown: list[str],
               kept: list[str], *, key: str | None = None,
-              about: dict[str, Any] | None = None) -> Preference | None:
+              about: dict[str, Any] | None = None,
+              reason: dict[str, Any] | None = None) -> Preference | None:
         """Infer and store the preference behind an edit; None when nothing explains it.
 
         ``context``: the request the list answered (shown to the person); ``key``: what
         retrieval compares (default the context; the server passes its situation words,
-        ``agent.nlu.situation``); ``about``: kept with the evidence (which list it was)."""
+        ``agent.nlu.situation``); ``about``: kept with the evidence (which list it was);
+        ``reason``: what the person said when turning items down (the turn's ``reason``:
+        {"less", "ranges"}), which wins over the attributes' reading."""
         index = catalog.item_index
         s = [index[i] for i in shown if i in index]
         k = [index[i] for i in kept if i in index]
-        rule = self.infer(catalog, s, k)
+        # what the person said ("too long") replaces a guess from the attributes
+        said = from_reason(catalog, reason, [i for i in s if i not in set(k)])
+        rule = said if said is not None else self.infer(catalog, s, k)
         if rule is None:
             return None
         removed = [i for i in shown if i not in set(kept)]
@@ -88,7 +93,8 @@ class Cipher:
             user_id, rule.describe(catalog)[:500], source="edit", context=context or None,
             catalog=catalog.name, rule=rule.to_json(),
             evidence={"shown": list(shown), "kept": list(kept), "removed": removed,
-                      "encoder": self.encoder.name, "key": key, **(about or {})},
+                      "encoder": self.encoder.name, "key": key,
+                      **({"reason": reason} if said is not None else {}), **(about or {})},
             context_vector=self._embed(context if key is None else key).tolist())
 
     def recall(self, user_id: int, catalog: Catalog, context: str) -> list[Remembered]:

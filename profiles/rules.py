@@ -215,6 +215,25 @@ def _range(catalog: Catalog, removed: list[int], kept: list[int]
     return best
 
 
+def from_reason(catalog: Catalog, reason: dict[str, Any] | None, removed: list[int]
+                ) -> Rule | None:
+    """The rule a person said when turning items down ("too long", "too violent"), kept only
+    where it explains at least one removed item: a range the item falls outside, a value it
+    has (ranked down: one reason for one film is not yet a ban)."""
+    if not reason or not removed:
+        return None
+    said = Rule(less={f: list(v) for f, v in (reason.get("less") or {}).items()},
+                ranges={f: list(r) for f, r in (reason.get("ranges") or {}).items()})
+    rule = Rule()
+    for f, values in said.less.items():
+        have = {v for i in removed for v in catalog.item_attributes(i).get(f, [])}
+        rule.less.update({f: [v for v in values if v in have]} if set(values) & have else {})
+    for name, bounds in said.ranges.items():
+        if any(not Rule(ranges={name: bounds}).admits(catalog, i) for i in removed):
+            rule.ranges[name] = bounds
+    return None if rule.empty else rule
+
+
 def removed_items(catalog: Catalog, shown: list[int], kept: list[int]) -> Rule | None:
     """Raw-edit memory (the ICL-edit baseline): the very items taken off, no reading of why."""
     gone = [catalog.item_ids[i] for i in shown if i not in set(kept)]

@@ -72,7 +72,7 @@ YES = {"yes", "yeah", "yep", "sure", "ok", "okay", "definitely", "absolutely", "
 NO = {"no", "nope", "nah", "not really", "n", "no thanks", "not at all", "rather not",
       "not today", "no way"}
 _SWAP = re.compile(r"\b(swap|replace|change|different|instead|another|not|no|drop|remove|skip|"
-                   r"ditch|lose)\b", re.I)  # "not number 3", "swap 2": a list edit
+                   r"ditch|lose|too\s+\w+)\b", re.I)  # "not number 3", "2 is too long": an edit
 # "more like number 4, but no horror": number 4 is a seed, the "no" is about horror
 _MORE_LIKE = re.compile(r"\b(like|similar to|closer to)\s+(number\s+|no\.?\s*|#)?"
                         r"(\d+|one|two|three|four|five|that|this|it)\b", re.I)

@@ -26,6 +26,7 @@ from agent.manager.acts import RELAX, Act, DialogueAct, main_act, read_acts, wis
 from agent.manager.conversation import Constraints, Conversation
 from agent.manager.events import Event
 from agent.manager.planner import RulePlanner, ToolCallingPlanner
+from agent.manager.reasons import lower_value as reasons_lower
 from agent.manager.reply import LLM_ACTIONS, Outcome, Written, write
 from agent.manager.steps import label
 from agent.nlu import Request, lexicon_for, understand
@@ -344,7 +345,7 @@ class Manager:
             "acts": [{**a, **({"item": cat.item_ids[a["item"]]} if "item" in a else {})}
                      for a in out.acts],
             "request": req.to_json(), "text": written.text, "reply_source": written.source,
-            "memory": conv.memory,
+            "memory": conv.memory, "reason": out.reason,
             "problems": written.problems, "trace": steps,
             "grounded_items": [cat.item_ids[i] for i in out.facts.items],
             "tools_ms": round(tools_ms, 2), "llm_tokens": written.tokens,
@@ -401,6 +402,9 @@ class Manager:
         runtime the catalog may not have (then the reply says so). True when handled."""
         cat = self.catalog
         word = normalize(wish).split()[-1] if wish.strip() else ""
+        # "number 2 is too long": shorter than number 2, not than the list
+        about = [conv.shown[r - 1] for r in req.refs if 1 <= r <= len(conv.shown)]
+        base = about or conv.shown or conv.ever_shown
         if word in ("older", "earlier", "newer", "recent", "later", "shorter", "longer"):
             if word in ("shorter", "longer"):
                 fld = self.lex.duration_field
@@ -408,7 +412,7 @@ class Manager:
                     out.missing_field = "running times"
                     return True
                 # shorter than the list on screen (its median), else than the catalog's
-                known = [v for i in (conv.shown or conv.ever_shown)
+                known = [v for i in base
                          if (v := cat.number(fld, cat.item_index[i])) is not None]
                 if not known:
                     arr = cat.numbers[fld]
@@ -416,16 +420,17 @@ class Manager:
                 if not known:
                     out.missing_field = "running times"
                     return True
-                mid = float(np.median(known))
+                mid = float(min(known) if about and word == "shorter" else
+                            max(known) if about else np.median(known))
                 req.ranges[fld] = [None, mid - 1] if word == "shorter" else [mid + 1, None]
                 return True
-            years = sorted(y for i in (conv.shown or conv.ever_shown)
-                           if (y := cat.year(cat.item_index[i])))
+            years = sorted(y for i in base if (y := cat.year(cat.item_index[i])))
             if not years:  # nothing on screen yet: older / newer than the catalog's middle
                 years = sorted(int(y) for y in cat.years if y)
             if not years:
                 return False
-            mid = years[len(years) // 2]
+            mid = years[len(years) // 2] if not about else \
+                (years[0] if word in ("older", "earlier") else years[-1])
             if word in ("older", "earlier"):
                 req.year_max, req.year_min = mid - 1, None
             else:
@@ -468,6 +473,19 @@ class Manager:
         out.acts = [a.to_json() for a in acts]
         answer, conv.pending = conv.pending, None
         change = self._apply(conv, acts, req, text, out, answer)
+        turned_down = any(a.act in (Act.LIST_EDIT, Act.DISLIKE) for a in acts)
+        ranges = {f: list(r) for f, r in req.ranges.items()}
+        if req.year_min is not None or req.year_max is not None:  # "too old": newer
+            ranges["year"] = [req.year_min, req.year_max]
+        if turned_down and (change.less or ranges):
+            # "number 2 is too long": why it went, which the profile learns and the reply
+            # says back (the replacement already fits it)
+            out.reason = {"less": {f: list(v) for f, v in change.less.items()},
+                          "ranges": ranges}
+            said = [reasons_lower(v) for vs in change.less.values() for v in vs]
+            bits = ([f"less {' and '.join(said)}"] if said else []) + [
+                _range_words(self.catalog, f, r) for f, r in ranges.items()]
+            out.notes.append(f"Noted, from now on: {', '.join(bits)}.")
         ctx.state = self._state(conv, ctx.user)
         ctx.seeds, ctx.request = self._seeds(conv), self._request(conv)
         for i in ctx.request:  # counted once, by its own nearest items
@@ -663,8 +681,9 @@ class Manager:
         cat = self.catalog
         gone = [i for i, k in out.feedback if k in ("dislike", "seen")
                 and cat.item_ids[i] in conv.shown]
-        if not gone or req.include or req.exclude or req.free_text or req.year_min \
-                or req.year_max:
+        # a reason ("too old") narrows what replaces the item; other conditions ask anew
+        said = out.reason is None and (req.free_text or req.year_min or req.year_max)
+        if not gone or req.include or req.exclude or said:
             return False
         sub = Outcome(action="recommend")
         self.rules.recommend(conv, ctx, emit, sub, n=len(gone))
@@ -751,6 +770,19 @@ class Manager:
         if c.year_min is not None and (y is None or y < c.year_min):
             return False
         return not (c.year_max is not None and (y is None or y > c.year_max))
+
+
+def _range_words(cat: Catalog, fld: str, r: list[float | None]) -> str:
+    """ "under 127 minutes", "from 1990 on" """
+    lo, hi = r
+    unit = cat.info(fld).unit or ""
+    if fld == "year":
+        return f"nothing before {int(lo)}" if lo is not None else f"nothing after {int(hi or 0)}"
+    if hi is not None and lo is None:
+        return f"under {hi + 1:g} {unit}".strip()
+    if lo is not None and hi is None:
+        return f"over {lo - 1:g} {unit}".strip()
+    return f"{fld} {lo:g}-{hi:g}"
 
 
 @dataclass

@@ -55,6 +55,7 @@ class Outcome:
     exhausted: bool = False  # items match, but every one was shown or turned down already
     notes: list[str] = field(default_factory=list)  # short true sentences said first
     remembered: str | None = None  # "Remembering: no Horror (...)": said first, always
+    reason: dict[str, Any] | None = None  # why items were turned down ({"less", "ranges"})
     acts: list[dict[str, Any]] = field(default_factory=list)  # the message's dialogue acts
     facts: Facts = field(default_factory=Facts)
 

@@ -128,7 +128,7 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
     if lex.has_years:  # a music catalog without years: "80s" is a tag, not a filter
         years(words, req, used)
     refs(words, req, used, n_shown)
-    soft = _soft(words, used)
+    soft = _soft(words, used) + _too(words, used, lex)
     _attributes(words, lex, req, used)
     soft += _topics(words, used)
     _feedback(words, req, title_at, {i for i, t in enumerate(toks) if t.sentence_start
@@ -405,6 +405,39 @@ def _soft(words: list[str], used: set[int]) -> list[str]:
                 and i + 1 not in used and words[i + 1] not in COMMON:
             out.append(" ".join(words[i - 1:i + 2]))
             used.update(range(i - 1, i + 2))
+    return out
+
+
+# a reason for turning an item down: "too long" asks for shorter ones, "too old" for newer
+_TOO_RELATIVE = {"long": "shorter", "lengthy": "shorter", "short": "longer", "old": "newer",
+                 "dated": "newer", "recent": "older", "new": "older", "modern": "older"}
+
+
+def _too(words: list[str], used: set[int], lex: Lexicon) -> list[str]:
+    """ "number 2 is too violent", "not that one, too long": a reason, read as the opposite
+    wish ("less violent", "shorter"), never as asking for it. "not too scary", "so too",
+    "me too" and "too much X" (``_soft``) are other things."""
+    out = []
+    for i, w in enumerate(words):
+        if w != "too" or i in used or i + 1 >= len(words) or i + 1 in used:
+            continue
+        prev = words[i - 1] if i else ""
+        nxt = words[i + 1]
+        if prev in ("not", "so", "me", "you"):
+            continue
+        if nxt in ("much", "many", "bad", "late", "early", "well"):
+            continue
+        if nxt in _TOO_RELATIVE:
+            out.append(_TOO_RELATIVE[nxt])
+            used.update((i, i + 1))
+            continue
+        two = " ".join(words[i + 1:i + 3])
+        if len(words) > i + 2 and two in lex.attr_phrases:
+            out.append(f"less {two}")
+            used.update((i, i + 1, i + 2))
+        elif nxt in lex.attr_phrases or (nxt not in COMMON and nxt.isalpha()):
+            out.append(f"less {nxt}")
+            used.update((i, i + 1))
     return out
 
 

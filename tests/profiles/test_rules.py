@@ -59,3 +59,17 @@ def test_a_keyword_only_ranks_down_however_often_removed(monkeypatch: pytest.Mon
     assert len(tagged) >= 2
     rule = infer(cat, [*tagged, *kept], kept)
     assert rule is not None and rule.less.get("tag") == ["tag13"] and "tag" not in rule.exclude
+
+
+def test_a_reason_said_is_kept_where_it_explains_the_removal() -> None:
+    from profiles.rules import from_reason
+
+    # "number 1 is too old": the 1950 film goes; the bound explains it
+    assert from_reason(CAT, {"ranges": {"year": [1960, None]}}, [0]) == \
+        Rule(ranges={"year": [1960, None]})
+    # a bound the removed film passes explains nothing
+    assert from_reason(CAT, {"ranges": {"year": [1940, None]}}, [0]) is None
+    # "too scary": only the values the removed film has, ranked down
+    assert from_reason(CAT, {"less": {"genre": ["Horror", "Action"]}}, [3]) == \
+        Rule(less={"genre": ["Horror"]})
+    assert from_reason(CAT, None, [3]) is None and from_reason(CAT, {"less": {}}, []) is None

@@ -133,6 +133,23 @@ def test_items_turned_down_in_words_teach_the_profile(make_app: Callable[..., Fa
     assert pref["text"] == "no Horror" and pref["context"] == KIDS
 
 
+def test_a_reason_said_when_turning_down_is_what_the_profile_learns(
+        make_app: Callable[..., FastAPI]) -> None:
+    """ "number 2 is too old": one removal with a reason teaches that reason, not a guess."""
+    client = TestClient(make_app())
+    h = sign_up(client)
+    with client.websocket_connect("/ws/chat") as ws:
+        hello(ws, h)
+        events = turn(ws, "a drama please")
+        cards = next(e["items"] for e in events if e["type"] == "items")
+        oldest = min(cards, key=lambda c: c["year"])
+        done = turn(ws, f"number {oldest['position']} is too old")[-1]
+        assert done["type"] == "done" and done["reason"]["ranges"]["year"][0] > oldest["year"]
+    [pref] = client.get("/api/profile", headers=h).json()
+    assert pref["text"].startswith("nothing before ")
+    assert int(pref["text"].split()[-1]) > oldest["year"]
+
+
 def test_what_was_learned_survives_a_restart(make_app: Callable[..., FastAPI]) -> None:
     client = TestClient(make_app())
     h = sign_up(client)

@@ -227,7 +227,8 @@ async def _loop(ws: WebSocket, svc: Services, user: Any, session: Any, manager: 
                             if a.get("act") in ("dislike", "list_edit") and "item" in a]
                     if down and base.shown:
                         await run_in_threadpool(svc.learn, session, manager,
-                                                before=base.shown, turned_down=down)
+                                                before=base.shown, turned_down=down,
+                                                reason=done.get("reason"))
             elif kind == "feedback":
                 body = FeedbackIn.model_validate({k: v for k, v in data.items() if k != "type"})
                 fb = await run_in_threadpool(record_feedback, svc, user.id, session.id, body)

@@ -72,7 +72,8 @@ class Services:
         return recall
 
     def learn(self, session: ChatSession, manager: Manager, *,
-              before: list[str] | None = None, turned_down: list[str] = ()) -> None:
+              before: list[str] | None = None, turned_down: list[str] = (),
+              reason: dict[str, Any] | None = None) -> None:
         """Learn from what the person has done to the list on screen since it was shown.
 
         The whole edit of one list counts, however many clicks it took (taking two horror
@@ -82,15 +83,16 @@ class Services:
         logged, never the person's error (their edit is stored already).
 
         ``before``: for a chat turn that turned items down ("not number 3", "I don't like the
-        second one"), the list as it was before the turn; ``turned_down``: those items.
+        second one"), the list as it was before the turn; ``turned_down``: those items;
+        ``reason``: why, as the turn read it ("too long": {"ranges": ...}).
         """
         with self._learning_guard:
             lock = self._learning.setdefault(session.id, threading.Lock())
         with lock:
-            self._learn(session, manager, before, turned_down)
+            self._learn(session, manager, before, turned_down, reason)
 
     def _learn(self, session: ChatSession, manager: Manager, before: list[str] | None,
-               turned_down: list[str]) -> None:
+               turned_down: list[str], reason: dict[str, Any] | None = None) -> None:
         try:
             user_id = session.user_id
             conv = self.conversation(session, manager)
@@ -114,7 +116,7 @@ class Services:
             self.cipher.learn(user_id, manager.catalog, conv.context, shown, kept,
                               key=manager.situation(conv.context),
                               about={"session": session.id,
-                                     "message": last.id if last else None})
+                                     "message": last.id if last else None}, reason=reason)
         except Exception:
             log.exception("learning from an edit failed")
 

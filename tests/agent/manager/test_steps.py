@@ -44,3 +44,19 @@ def test_the_default_style_words_replies_by_template_without_the_model(
     r = m.respond(m.start(None), "an action movie please")
     assert r["reply_source"] == "template" and not llm.calls
     assert r["text"].split("\n")[1].startswith("1. ")
+
+
+def test_a_reason_for_turning_down_is_applied_said_and_reported(
+        make_manager: Callable[..., Manager]) -> None:
+    m = make_manager(None)
+    conv = m.start(None)
+    m.respond(conv, "a drama please")
+    cat = m.catalog
+    years = [cat.year(cat.item_index[i]) for i in conv.shown]
+    oldest = min(range(len(years)), key=lambda k: years[k])
+    r = m.respond(conv, f"number {oldest + 1} is too old")
+    assert r["reason"] and r["reason"]["ranges"]["year"][0] > years[oldest]
+    assert r["text"].startswith("Noted, from now on: nothing before ")
+    assert [a["act"] for a in r["acts"]][:1] == ["list_edit"]
+    lo = r["reason"]["ranges"]["year"][0]
+    assert all(cat.year(cat.item_index[i]) >= lo for i in conv.shown[oldest:oldest + 1])
