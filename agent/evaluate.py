@@ -247,11 +247,15 @@ def plot_sr_curves(summaries: dict[str, dict[str, Any]], path: Path, title: str 
 def cpr_report(catalog: Catalog, policies: Sequence[str], *, noise: float = 0.0,
                pairs: int | None = AUTHORS_PAIRS, seed: int = AUTHORS_SEED, split: str = "test",
                workers: int = 2, progress: bool | None = None,
-               context: Any = None, **graph_params: Any) -> dict[str, Any]:
+               context: Any = None, assumed_noise: float | str = "auto",
+               **graph_params: Any) -> dict[str, Any]:
     """Run ``policies`` on the binary-question protocol and return the JSON-able report.
 
     ``pairs``: how many shuffled (user, item) pairs of ``split`` (None: all); ``seed`` drives
     both the pair shuffle and the per-episode draws; ``graph_params`` go to the graph policy.
+    ``assumed_noise``: what the graph policy believes of the answers' flip rate: "auto"
+    (estimated from the answers, as in a deployment) or a number; never the simulator's own
+    ``noise`` unless a caller passes it on purpose (the oracle baseline).
     """
     import os
 
@@ -271,7 +275,7 @@ def cpr_report(catalog: Catalog, policies: Sequence[str], *, noise: float = 0.0,
     for name in policies:
         params: dict[str, Any] = {"seed": seed} if name == "random_ask" else {}
         if name == "graph":
-            params = {"noise": noise, **graph_params}
+            params = {"noise": assumed_noise, **graph_params}
         run = evaluate(create_policy(name, ctx, **params), sim, ctx.graph, chosen, seed=seed,
                        workers=workers, progress=progress)
         summaries[name] = run.summary()
@@ -279,6 +283,6 @@ def cpr_report(catalog: Catalog, policies: Sequence[str], *, noise: float = 0.0,
     return {"dataset": catalog.name, "split": split, "pairs": len(chosen), "seed": seed,
             "pairs_skipped_target_without_attributes":
                 int((~has_attributes(catalog)[split_items]).sum()),
-            "noise": noise, "simulator": sim.name,
+            "noise": noise, "assumed_noise": assumed_noise, "simulator": sim.name,
             "machine": {"cores": os.cpu_count(), "workers": workers},
             "setup_seconds": round(setup_s, 2), "policies": summaries}

@@ -44,6 +44,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                          "content-only scores")
     ap.add_argument("--plot", type=Path, help="write the SR-by-turn PNG here")
     ap.add_argument("--tune", action="store_true", help="tune the knobs on valid and exit")
+    ap.add_argument("--assumed-noise", default="auto",
+                    help="what the graph policy assumes of the flip rate: auto (estimated "
+                         "from the answers) or a number")
+    ap.add_argument("--noise-oracle", action="store_true",
+                    help="also run the graph policy told the true rate, and told 0 (baselines)")
     return ap.parse_args(argv)
 
 
@@ -77,9 +82,17 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(tune(catalog, ctx, args.workers), indent=2))
         return
     n = None if args.pairs == "all" else int(args.pairs)
+    assumed = args.assumed_noise if args.assumed_noise == "auto" else float(args.assumed_noise)
     report = cpr_report(catalog, args.policies.split(","), noise=args.noise, pairs=n,
-                        seed=args.seed, workers=args.workers, progress=None, context=ctx)
+                        seed=args.seed, workers=args.workers, progress=None, context=ctx,
+                        assumed_noise=assumed)
     policies = {k: {m: v[m] for m in KEYS} for k, v in report["policies"].items()}
+    if args.noise_oracle:  # what a deployment cannot have: the simulator's own flip rate
+        for name, told in (("graph_told_true_noise", args.noise), ("graph_told_0", 0.0)):
+            r = cpr_report(catalog, ["graph"], noise=args.noise, pairs=n, seed=args.seed,
+                           workers=args.workers, progress=None, context=ctx,
+                           assumed_noise=told)
+            policies[name] = {m: r["policies"]["graph"][m] for m in KEYS}
     if args.ablations:
         from agent.evaluate import conversation_pairs
         from agent.policies.tuning import fit_belief
@@ -94,10 +107,12 @@ def main(argv: list[str] | None = None) -> None:
              {"statement_prior": fit.statement_prior})]
         for name, c, params in runs:
             r = cpr_report(catalog, ["graph"], noise=args.noise, pairs=n, seed=args.seed,
-                           workers=args.workers, progress=None, context=c, **params)
+                           workers=args.workers, progress=None, context=c,
+                           assumed_noise=assumed, **params)
             policies[name] = {m: r["policies"]["graph"][m] for m in KEYS}
     out = {"dataset": "lastfm-star", "pairs": report["pairs"], "seed": args.seed,
-           "noise": args.noise, "machine": {"cores": report["machine"]["cores"]},
+           "noise": args.noise, "assumed_noise": assumed,
+           "machine": {"cores": report["machine"]["cores"]},
            "setup_seconds": round(setup, 2), "policies": policies, "published": PUBLISHED}
     if args.plot:
         plot_sr_curves(report["policies"], args.plot,

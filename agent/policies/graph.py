@@ -7,7 +7,9 @@ Per turn, from the state alone:
    explains a given statement less well: P(statement | item) ~ 1 / #attributes); times the
    likelihood of every answer so far: an item that disagrees with an answer keeps
    ``noise / (1 - noise)`` of its weight (with ``noise = 0`` it is dropped; with ``noise > 0``
-   one wrong answer cannot lose the target);
+   one wrong answer cannot lose the target). With ``noise="auto"`` the policy is not told the
+   user's flip rate: it averages the belief over a grid of rates, each weighted by how well it
+   explains the answers so far;
 2. recommend when the top ``list_size`` items hold at least ``confidence`` of the belief mass,
    when few items are left, or on the last turn;
 3. otherwise ask the attribute, reachable from the accepted ones through the candidates
@@ -32,7 +34,9 @@ from agent.state import DialogueState
 class GraphPolicyConfig:
     """Knobs tuned on the valid split (see benchmarks/RESULTS_cpr.md)."""
 
-    noise: float = 0.0  # assumed probability that an answer is flipped
+    # assumed probability that an answer is flipped; "auto": estimated from the answers
+    # themselves (Bayesian model averaging over NOISE_GRID), as a deployment must
+    noise: float | str = 0.0
     temperature: float = 1.0  # belief = softmax(logit / temperature)
     # recommend when the top list holds this much belief mass; None: max(0.1, 0.3 - 1.5 *
     # noise), the best of a grid on valid at noise 0 / 0.1 / 0.2 (0.3, 0.15, 0.1): noisy
@@ -40,6 +44,11 @@ class GraphPolicyConfig:
     confidence: float | None = None
     statement_prior: float = 0.567  # weight of -log(#attributes) per stated attribute
     explain: bool = True
+
+
+NOISE_GRID = np.array([0.01, 0.05, 0.1, 0.15, 0.2, 0.3])
+# a prior leaning to careful users: most people answer what they mean
+NOISE_PRIOR = np.array([0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
 
 
 def binary_entropy(q: np.ndarray) -> np.ndarray:
@@ -58,10 +67,20 @@ class GraphPolicy(Policy):
 
         self.ctx = context
         self.config = replace(config or GraphPolicyConfig(), **params)
-        if not 0.0 <= self.config.noise < 0.5:
-            raise ValueError(f"noise must be in [0, 0.5), got {self.config.noise}")
+        noise = self.config.noise
+        self.estimate = noise == "auto"
+        if not self.estimate and not (isinstance(noise, int | float)
+                                      and 0.0 <= float(noise) < 0.5):
+            raise ValueError(f"noise must be in [0, 0.5) or 'auto', got {noise!r}")
+        self.noise = 0.0 if self.estimate else float(noise)  # the last estimate, or the given
+
+    def _confidence(self, noise: float) -> float:
         conf = self.config.confidence
-        self.confidence = max(0.1, 0.3 - 1.5 * self.config.noise) if conf is None else conf
+        return max(0.1, 0.3 - 1.5 * noise) if conf is None else conf
+
+    @property
+    def confidence(self) -> float:
+        return self._confidence(self.noise)
 
     def belief(self, state: DialogueState) -> tuple[np.ndarray, np.ndarray]:
         """(items, probabilities) of the items still possible, items sorted by index."""
@@ -76,8 +95,10 @@ class GraphPolicy(Policy):
         disagree = np.zeros(len(items), dtype=np.int32)
         for attribute, yes in state.answered:
             disagree += ctx.has(items, attribute) != yes
-        if cfg.noise > 0:
-            logp += disagree * np.log(cfg.noise / (1 - cfg.noise))
+        if self.estimate:
+            return items, self._averaged(logp, disagree, len(state.answered))
+        if self.noise > 0:
+            logp += disagree * np.log(self.noise / (1 - self.noise))
         else:
             keep = disagree == 0
             if keep.any():  # a contradiction in the answers: keep everything rather than nothing
@@ -85,8 +106,25 @@ class GraphPolicy(Policy):
         p = np.exp(logp - logp.max())
         return items, p / p.sum()
 
+    def _averaged(self, logp: np.ndarray, disagree: np.ndarray, n: int) -> np.ndarray:
+        """The belief averaged over how noisy this user may be, each noise level weighted by
+        how well it explains the answers so far (answers that contradict every likely item
+        make high noise likelier); ``self.noise`` becomes the posterior mean."""
+        eps = NOISE_GRID[:, None]
+        loglik = logp[None, :] + disagree[None, :] * np.log(eps) \
+            + (n - disagree[None, :]) * np.log(1 - eps)
+        top = loglik.max(axis=1, keepdims=True)
+        z = np.log(np.exp(loglik - top).sum(axis=1)) + top[:, 0]  # log P(answers | eps)
+        post = np.log(NOISE_PRIOR) + z
+        post = np.exp(post - post.max())
+        post /= post.sum()
+        self.noise = float(post @ NOISE_GRID)
+        per_eps = np.exp(loglik - top)
+        per_eps /= per_eps.sum(axis=1, keepdims=True)
+        return post @ per_eps
+
     def act(self, state: DialogueState) -> Action:
-        ctx, cfg = self.ctx, self.config
+        ctx = self.ctx
         items, p = self.belief(state)
         order = np.lexsort((items, -p))
         top = order[:state.list_size]
@@ -96,7 +134,7 @@ class GraphPolicy(Policy):
         if state.asked:
             mass[ctx.cols(state.asked)] = 0.0
         reachable = np.flatnonzero(mass > 0)
-        q = mass[reachable] * (1 - cfg.noise) + (1 - mass[reachable]) * cfg.noise
+        q = mass[reachable] * (1 - self.noise) + (1 - mass[reachable]) * self.noise
         gain = binary_entropy(q)
         if not len(reachable) or gain.max() < 1e-6:  # no question splits the candidates
             return self._recommend(state, items[top])

@@ -160,3 +160,36 @@ def test_hybrid_scorer_parts_and_weights(ctx: PolicyContext) -> None:
                            ~np.isin(np.arange(ctx.n_items), ctx.mats.liked_by(1))], atol=1e-4)
     with pytest.raises(ValueError, match="not fitted"):
         HybridScorer().scores(0)
+
+
+def test_auto_noise_is_estimated_from_the_answers_not_told(ctx: PolicyContext) -> None:
+    """Answers the likely items agree with keep the estimate low; answers no item fits make
+    a noisy user likelier, and nobody is ruled out by one wrong answer."""
+    from agent.policies.graph import NOISE_GRID, NOISE_PRIOR
+
+    prior_mean = float(NOISE_PRIOR @ NOISE_GRID) / float(NOISE_PRIOR.sum())
+    s = opened(ctx, 1, ("genre", "Drama"))
+    policy = GraphPolicy(ctx, noise="auto", explain=False)
+    items0, p0 = policy.belief(s)
+    assert policy.noise == pytest.approx(prior_mean)  # no answers yet: the prior
+    # truthful answers about the user's own likeliest item
+    target = int(items0[np.argmax(p0)])
+    attrs = [a for a in ctx.mats.attributes if ctx.has(np.array([target]), a)[0]][:4]
+    for a in attrs:
+        s.record_answers([a], [True])
+    policy.belief(s)
+    low = policy.noise
+    assert low < prior_mean
+    # another user of the same opening says no to everything that item has, and yes to
+    # values few candidates share: answers no single item explains
+    t = opened(ctx, 1, ("genre", "Drama"))
+    for a in attrs:
+        t.record_answers([a], [False])
+    others = [a for a in ctx.mats.attributes[::7] if a not in attrs][:6]
+    for a in others:
+        t.record_answers([a], [True])
+    items, p = policy.belief(t)
+    assert policy.noise > low
+    assert len(items) == len(items0)  # soft: every candidate keeps some weight
+    with pytest.raises(ValueError, match="auto"):
+        GraphPolicy(ctx, noise="sometimes")
