@@ -40,10 +40,13 @@ def _free_port() -> int:
 @pytest.fixture
 def live_app(make_app: Callable[..., FastAPI]) -> Iterator[tuple[str, FastAPI]]:
     """The app (tiny catalog, scripted LLM) served by uvicorn on a free loopback port."""
+    yield from _serve(make_app())
+
+
+def _serve(app: FastAPI) -> Iterator[tuple[str, FastAPI]]:
     import httpx
     import uvicorn
 
-    app = make_app()
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
                                            ws_max_size=16_384))
@@ -68,6 +71,54 @@ def _wait(cond: Callable[[], Any], timeout: float = 5.0) -> Any:
             return v
         time.sleep(0.05)
     raise AssertionError("condition not met in time")
+
+
+@pytest.fixture
+def rich_app(make_app: Callable[..., FastAPI]) -> Iterator[tuple[str, FastAPI]]:
+    """The app over a catalog that knows people, runtimes, plots and tags, replies worded by
+    the template (the default): what the screenshots show."""
+    from tests.ui.conftest import rich_movie_catalog
+
+    yield from _serve(make_app(catalog=rich_movie_catalog(), reply_style="template"))
+
+
+def test_cards_show_what_the_catalog_knows(chromium: str, rich_app: tuple[str, FastAPI],
+                                           tmp_path: Path) -> None:
+    """Display titles, details, the telling keywords (never the tagger's junk), one line per
+    item on why; at 1280 and 390 px (the screenshots)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = rich_app
+    shots = Path(os.environ.get("TEST_ARTIFACTS_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.get_by_test_id("name").fill("Fan")
+        page.get_by_test_id("signup").click()
+        page.get_by_test_id("text").fill("a drama please")
+        page.get_by_test_id("send").click()
+        cards = page.locator("#list .card")
+        expect(cards).to_have_count(5, timeout=20_000)  # the first turn warms the tools
+        text = page.locator("#list").inner_text()
+        assert ", The" not in text  # "The Silent Harbor (1957)", not "Silent Harbor, The"
+        assert all(t.startswith(f"{k + 1}. The ") for k, t in
+                   enumerate(cards.locator("h3").all_inner_texts()))
+        assert "directed by" in text and "starring" in text and "minutes" in text
+        assert "known for" in text and "netflix" not in text and "bechdel" not in text
+        expect(cards.first.locator(".about")).to_contain_text("A story of")
+        reply = page.locator("#log li.assistant").last
+        expect(reply).to_contain_text("1. ")
+        assert reply.inner_text().count("\n") >= 5  # the opening, then a line per item
+        like = cards.first.locator("[data-action=like]")
+        assert like.get_attribute("aria-label").startswith("like: ")
+        page.screenshot(path=str(shots / "tastebud-cards-1280.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        expect(page.get_by_test_id("send")).to_be_visible()
+        page.screenshot(path=str(shots / "tastebud-cards-390.png"), full_page=True)
+        browser.close()
+    assert (shots / "tastebud-cards-1280.png").stat().st_size > 10_000
 
 
 def test_a_person_chats_rates_edits_and_comes_back(chromium: str, live_app: tuple[str, FastAPI],
