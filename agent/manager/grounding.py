@@ -90,6 +90,10 @@ def _titles(text: str, lex: Lexicon, allowed: set[str], facts: Facts) -> list[st
     words = normalize(text).split()
     raw = re.findall(r"[\w']+", text)
     caps = {w.lower() for k, w in enumerate(raw) if w[:1].isupper() and k > 0}
+    # written as a name mid-sentence ("or try Heat tonight"): not a sentence's first word
+    named = {m.group(0).lower() for m in re.finditer(r"[\w']+", text)
+             if m.group(0)[:1].isupper() and m.start() > 0
+             and not re.search(r"[.!?:;\n]\W*$", text[:m.start()])}
     covered = [False] * len(words)
     # allowed titles first, longest first, so their own sub-phrases are not flagged
     out = []
@@ -108,10 +112,12 @@ def _titles(text: str, lex: Lexicon, allowed: set[str], facts: Facts) -> list[st
             if form not in lex.title_items:
                 continue
             toks = form.split()
-            if all(t in COMMON for t in toks) or form in lex.attr_phrases:
+            if form in lex.attr_phrases:
                 continue  # "War", "Romance": a genre named, not the film of that name
+            if all(t in COMMON for t in toks) and not (size == 1 and toks[0] in named):
+                continue  # "heat", "up": words, unless one is written as a name mid-sentence
             # one-word titles ("Heat", "Alien") are ordinary words unless written as names
-            if size == 1 and toks[0] not in caps:
+            if size == 1 and toks[0] not in named:
                 continue
             if size > 1 and not any(t in caps for t in toks):
                 continue

@@ -207,3 +207,21 @@ def test_a_why_must_name_its_item_and_a_question_is_always_asked(
     assert r["action"] == "ask" and r["reply_source"] == "llm"
     assert r["text"].startswith("Let me narrow things down.")
     assert r["question"]["value"] in r["text"]
+
+
+def test_the_reply_check_reads_a_common_word_title_written_as_a_name() -> None:
+    """ "or try Heat tonight" names the film Heat; "it has heat" and a sentence's first word
+    are words."""
+    from agent.manager.grounding import Facts, check
+    from agent.nlu import lexicon_for
+    from tests.agent.manager.conftest import movie_catalog
+
+    cat = movie_catalog()
+    cat.titles[1], cat.fingerprint = "Heat (1995)", "heat"
+    lex = lexicon_for(cat)
+    facts = Facts(items=[0])
+    assert check("Or try Heat tonight.", facts, cat, lex) == [
+        "'Heat (1995)' was not returned by a tool this turn"]
+    assert check("Heat is rising. It has heat.", facts, cat, lex) == []
+    facts.add_items(cat, [1])
+    assert check("Or try Heat tonight.", facts, cat, lex) == []
