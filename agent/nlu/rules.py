@@ -423,7 +423,7 @@ def _too(words: list[str], used: set[int], lex: Lexicon) -> list[str]:
             continue
         prev = words[i - 1] if i else ""
         nxt = words[i + 1]
-        if prev in ("not", "so", "me", "you"):
+        if prev in ("not", "nothing", "so", "me", "you"):  # "nothing too cheesy": a negation
             continue
         if nxt in ("much", "many", "bad", "late", "early", "well"):
             continue
