@@ -183,13 +183,18 @@ class Lexicon:
         filler = set(catalog.words.filler) | {"movie", "movies", "film", "films"}
         # a tag that is a person's name ("jim carrey") names the person: the people field
         # has every film of theirs, the tag the few someone tagged so
-        names: set[str] = set()
+        # (the tag wins where it marks more films than the person is in: "stephen king" tags
+        # the adaptations, while his cast credits are a few cameos)
+        names: dict[str, int] = {}  # name -> most films in one people field
+        people_field: dict[str, tuple[str, str]] = {}  # name -> the field with those films
         for f in catalog.fields_of_kind("people"):
             if f in catalog.attributes:
                 a = catalog.attributes[f]
                 films = np.diff(a.by_value.indptr)
-                names |= {normalize(v) for j, v in enumerate(a.values)
-                          if films[j] >= 2 and " " in v}
+                for j, v in enumerate(a.values):
+                    key = normalize(v)
+                    if films[j] >= 2 and " " in v and films[j] > names.get(key, 0):
+                        names[key], people_field[key] = int(films[j]), (f, v)
         has_years = catalog.words.years and bool((catalog.years > 0).any())
         for fname in order:
             attr = catalog.attributes[fname]
@@ -207,7 +212,8 @@ class Lexicon:
             for j in ranked:
                 key = normalize(attr.values[j])
                 if (least > 1 and weight[j] < least) or (
-                        kind == "keywords" and (filler & set(key.split()) or key in names)):
+                        kind == "keywords" and (filler & set(key.split())
+                                                or names.get(key, 0) >= weight[j])):
                     continue
                 # joined keywords add phrases, not words: a single word ("fan", "date",
                 # "star") is chat far more often than a wish, and the catalog's own tags
@@ -220,6 +226,9 @@ class Lexicon:
                 if key and (small or _useful_tag(key, decades=not has_years)):
                     exact.setdefault(key, attr.values[j])
             for key, value in exact.items():
+                if kind == "people" and key in people_field:
+                    # Tom Hanks directed two films and starred in dozens: "with tom hanks"
+                    lex.attr_phrases.setdefault(key, people_field[key])
                 lex.attr_phrases.setdefault(key, (fname, value))
             # Plurals and aliases second, so a value that exists ("vampires") beats a variant.
             for key, value in exact.items():

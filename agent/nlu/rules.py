@@ -423,7 +423,9 @@ def _too(words: list[str], used: set[int], lex: Lexicon) -> list[str]:
             continue
         prev = words[i - 1] if i else ""
         nxt = words[i + 1]
-        if prev in ("not", "nothing", "so", "me", "you"):  # "nothing too cheesy": a negation
+        # "nothing too cheesy", "isn't too sad": a negation, not a reason
+        if prev in ("not", "nothing", "isn't", "isnt", "aren't", "wasn't", "never", "so", "me",
+                    "you"):
             continue
         if nxt in ("much", "many", "bad", "late", "early", "well"):
             continue
