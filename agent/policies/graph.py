@@ -43,12 +43,13 @@ class GraphPolicyConfig:
     # answers carry less information, so a recommendation (truthful feedback) pays off sooner
     confidence: float | None = None
     statement_prior: float = 0.567  # weight of -log(#attributes) per stated attribute
+    noise_prior: tuple[float, ...] | None = None  # over NOISE_GRID with noise="auto"
     explain: bool = True
 
 
 NOISE_GRID = np.array([0.01, 0.05, 0.1, 0.15, 0.2, 0.3])
 # a prior leaning to careful users: most people answer what they mean
-NOISE_PRIOR = np.array([0.3, 0.2, 0.15, 0.15, 0.1, 0.1])
+NOISE_PRIOR = np.array([0.5, 0.2, 0.1, 0.1, 0.05, 0.05])  # chosen on valid (--tune-noise-prior)
 
 
 def binary_entropy(q: np.ndarray) -> np.ndarray:
@@ -115,7 +116,8 @@ class GraphPolicy(Policy):
             + (n - disagree[None, :]) * np.log(1 - eps)
         top = loglik.max(axis=1, keepdims=True)
         z = np.log(np.exp(loglik - top).sum(axis=1)) + top[:, 0]  # log P(answers | eps)
-        post = np.log(NOISE_PRIOR) + z
+        prior = np.asarray(self.config.noise_prior or NOISE_PRIOR, dtype=np.float64)
+        post = np.log(prior / prior.sum()) + z
         post = np.exp(post - post.max())
         post /= post.sum()
         self.noise = float(post @ NOISE_GRID)
