@@ -8,6 +8,7 @@ lists sort by the first real word. A person never writes it so, and a reply that
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # leading articles in the languages MovieLens titles use; only these are moved back
 ARTICLES = ("The", "A", "An", "La", "Le", "Les", "L'", "Il", "Lo", "I", "Gli", "El", "Los",
@@ -45,3 +46,9 @@ def short_title(title: str) -> str:
     while head != full and head:
         full, head = head, re.sub(r"\s*\([^()]*\)\s*$", "", head).strip()
     return head or full
+
+
+def item_name(catalog: Any, item: int) -> str:
+    """ "The Matrix (1999)": an item of ``catalog`` as a reply or card names it."""
+    year = catalog.year(item)
+    return short_title(catalog.titles[item]) + (f" ({year})" if year else "")

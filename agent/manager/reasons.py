@@ -14,7 +14,7 @@ import numpy as np
 
 from recsys.catalog import Catalog
 from recsys.describe import telling
-from recsys.titles import short_title
+from recsys.titles import item_name, short_title
 
 
 def lower_value(v: str) -> str:
@@ -138,7 +138,6 @@ def lines(catalog: Catalog, items: list[int], constraints: Any, liked: list[int]
     each = [set(_asked(catalog, i, constraints)) for i in items]
     common = frozenset(set.intersection(*each)) if len(each) > 1 else frozenset()
     for k, i in enumerate(items, 1):
-        year = catalog.year(i)
-        head = short_title(catalog.titles[i]) + (f" ({year})" if year else "")
-        out.append(f"{k}. {head}: {why(catalog, i, constraints, liked, personalised, common)}.")
+        out.append(f"{k}. {item_name(catalog, i)}: "
+                   f"{why(catalog, i, constraints, liked, personalised, common)}.")
     return out

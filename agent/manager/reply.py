@@ -22,6 +22,7 @@ from agent.manager.conversation import Conversation
 from agent.manager.grounding import Facts, check
 from agent.nlu.lexicon import Lexicon
 from recsys.catalog import Catalog
+from recsys.titles import item_name
 
 log = logging.getLogger(__name__)
 REPLY_TOKENS = 48
@@ -62,7 +63,6 @@ class Outcome:
 
 def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
     """The reply built from the outcome alone: short, true, and never names other items."""
-    t = _Names(catalog)
     parts: list[str] = [*([out.remembered] if out.remembered else []), *out.notes]
     for title in out.unknown_titles:
         parts.append(f"I couldn't find “{title}” in the {catalog.title or catalog.name} "
@@ -73,9 +73,9 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
     verbs = {"like": "Noted: you liked {}.", "dislike": "Got it, I'll leave out {} from now on.",
              "seen": "OK, you've already seen {}; I won't suggest it again."}
     for item, kind in out.feedback:
-        parts.append(verbs[kind].format(t[item]))
+        parts.append(verbs[kind].format(item_name(catalog, item)))
     for old, new in out.replaced:
-        parts.append(f"In place of {t[old]}: {t[new]}.")
+        parts.append(f"In place of {item_name(catalog, old)}: {item_name(catalog, new)}.")
     if out.missing_field and out.action in ("recommend", "empty"):
         parts.append(f"I don't know {out.missing_field} in this catalog, so I can't go by "
                      "that; here is the same request again.")
@@ -103,31 +103,16 @@ def template(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
     return " ".join(parts)
 
 
-class _Names:
-    """Items as a person writes them: "The Matrix (1999)", not "Matrix, The (1999)"."""
-
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
-
-    def __getitem__(self, item: int) -> str:
-        from recsys.titles import short_title
-
-        year = self.catalog.year(item)
-        return short_title(self.catalog.titles[item]) + (f" ({year})" if year else "")
-
-
 def _why_text(out: Outcome, conv: Conversation, catalog: Catalog) -> str:
     """Why one item: what it shares with the request and the films named, then the
     explainer's own sentence (a known user's history) when it has one."""
     from agent.manager import reasons
-    from recsys.titles import short_title
 
     i = out.target
     assert i is not None
     liked = [catalog.item_index[x] for x in conv.liked if x in catalog.item_index]
-    year = catalog.year(i)
-    head = short_title(catalog.titles[i]) + (f" ({year})" if year else "")
-    text = f"{head}: {reasons.why(catalog, i, conv.constraints, liked, out.personalised)}."
+    text = f"{item_name(catalog, i)}: " \
+        f"{reasons.why(catalog, i, conv.constraints, liked, out.personalised)}."
     own = (out.explanation or {}).get("reason")
     return f"{text} {own}" if own else text
 
@@ -172,7 +157,7 @@ def path_reason(out: Outcome, catalog: Catalog) -> str:
 
 def _fact_text(out: Outcome, catalog: Catalog) -> str:
     fact = out.fact or {}
-    title = _Names(catalog)[out.target] if out.target is not None else fact.get("title", "")
+    title = item_name(catalog, out.target) if out.target is not None else fact.get("title", "")
     attrs: dict[str, list[str]] = fact.get("attributes", {})
     numbers: dict[str, dict[str, Any]] = fact.get("numbers", {})
     notes: dict[str, str] = fact.get("notes", {})
@@ -241,11 +226,8 @@ def system_prompt() -> str:
 
 def facts_json(out: Outcome, conv: Conversation, catalog: Catalog) -> dict[str, Any]:
     """The tool results the model may use, as compact JSON."""
-    from recsys.titles import short_title
-
     def card(i: int) -> dict[str, Any]:
-        year = catalog.year(i)
-        return {"title": short_title(catalog.titles[i]) + (f" ({year})" if year else ""),
+        return {"title": item_name(catalog, i),
                 **{f: v[:3] for f, v in catalog.item_attributes(i).items()}}
 
     data: dict[str, Any] = {"action": out.action, "template": None}

@@ -64,6 +64,16 @@ def _serve(app: FastAPI) -> Iterator[tuple[str, FastAPI]]:
     thread.join(10)
 
 
+def _signed_up(pw: Any, chromium: str, url: str, name: str) -> tuple[Any, Any]:
+    """Chromium at 1280x900 on the page, signed up as ``name``: (browser, page)."""
+    browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(url)
+    page.get_by_test_id("name").fill(name)
+    page.get_by_test_id("signup").click()
+    return browser, page
+
+
 def _wait(cond: Callable[[], Any], timeout: float = 5.0) -> Any:
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
@@ -92,11 +102,7 @@ def test_cards_show_what_the_catalog_knows(chromium: str, rich_app: tuple[str, F
     shots = Path(os.environ.get("TEST_ARTIFACTS_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(url)
-        page.get_by_test_id("name").fill("Fan")
-        page.get_by_test_id("signup").click()
+        browser, page = _signed_up(pw, chromium, url, "Fan")
         page.get_by_test_id("text").fill("a drama please")
         page.get_by_test_id("send").click()
         cards = page.locator("#list .card")
@@ -250,11 +256,7 @@ def test_the_taste_panel_shows_what_an_edit_taught_and_forgets_on_delete(
     shots = Path(os.environ.get("TEST_ARTIFACTS_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(url)
-        page.get_by_test_id("name").fill("Ada")
-        page.get_by_test_id("signup").click()
+        browser, page = _signed_up(pw, chromium, url, "Ada")
         page.get_by_test_id("text").fill(kids)
         page.get_by_test_id("send").click()
         cards = page.locator("#list .card")
