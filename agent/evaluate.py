@@ -49,6 +49,9 @@ class Episode:
     asks: int
     recommendations: int
     history: tuple[TurnRecord, ...] = ()
+    accepted: int | None = None  # the item the user took (a lenient user may take another)
+    target_shown: bool = False  # the target was in some list shown
+    seconds: float = 0.0  # wall time of the episode
 
     @property
     def action_index(self) -> int | None:
@@ -69,8 +72,10 @@ def run_episode(policy: Policy, simulator: UserSimulator, graph: CatalogGraph, u
                 target: int, rng: np.random.Generator, protocol: Protocol = Protocol(), *,
                 keep_history: bool = False) -> Episode:
     """Play one conversation for (user, target) to success or the turn limit."""
+    t0 = time.perf_counter()
     state = DialogueState.start(user, graph.n_items, max_turns=protocol.max_turns,
                                 list_size=protocol.list_size)
+    shown = False
     opening = simulator.start(user, target, rng)
     state.record_statement(opening, items_having(graph, opening))
     asks = recs = 0
@@ -85,15 +90,18 @@ def run_episode(policy: Policy, simulator: UserSimulator, graph: CatalogGraph, u
                 raise ValueError(f"policy '{policy.name}' recommended {len(action.items)} "
                                  f"items; the protocol allows {protocol.list_size}")
             recs += 1
+            shown = shown or int(target) in {int(i) for i in action.items}
             rank = simulator.judge(action.items)
             state.record_recommendation(action.items, rank)
             if rank is not None:
                 return Episode(user, target, True, state.turn, rank, asks, recs,
-                               tuple(state.history) if keep_history else ())
+                               tuple(state.history) if keep_history else (),
+                               int(action.items[rank - 1]), shown, time.perf_counter() - t0)
         else:
             raise TypeError(f"policy '{policy.name}' returned {action!r}, not Ask or Recommend")
     return Episode(user, target, False, protocol.max_turns, None, asks, recs,
-                   tuple(state.history) if keep_history else ())
+                   tuple(state.history) if keep_history else (), None, shown,
+                   time.perf_counter() - t0)
 
 
 def metrics(episodes: Sequence[Episode], protocol: Protocol = Protocol()) -> dict[str, Any]:
@@ -174,10 +182,11 @@ class Run:
 _JOB: tuple[Policy, UserSimulator, CatalogGraph, np.ndarray, int, Protocol] | None = None
 
 
-def _play(bounds: tuple[int, int]) -> list[Episode]:
-    if _JOB is None:
+def _play(bounds: tuple[int, int], job: Any = None) -> list[Episode]:
+    job = job or _JOB
+    if job is None:
         raise RuntimeError("evaluation worker started without a job")
-    policy, sim, graph, pairs, seed, protocol = _JOB
+    policy, sim, graph, pairs, seed, protocol = job
     return [run_episode(policy, sim, graph, int(pairs[k, 0]), int(pairs[k, 1]),
                         np.random.default_rng([seed, k]), protocol)
             for k in range(*bounds)]
@@ -185,9 +194,11 @@ def _play(bounds: tuple[int, int]) -> list[Episode]:
 
 def evaluate(policy: Policy, simulator: UserSimulator, graph: CatalogGraph, pairs: np.ndarray, *,
              seed: int = 0, protocol: Protocol = Protocol(), workers: int = 1,
-             progress: bool | None = None, chunk: int = 64) -> Run:
+             progress: bool | None = None, chunk: int = 64, backend: str = "pool") -> Run:
     """Play one episode per (user, target) pair; episode k draws from ``rng([seed, k])``, so
-    results do not depend on ``workers``. ``progress=None``: a bar on a terminal only."""
+    results do not depend on ``workers`` or ``backend``. ``backend``: "pool" (processes on
+    this machine) or "ray" (tasks on a Ray cluster: the one ``RAY_ADDRESS`` names, else a
+    local one started here with ``workers`` CPUs). ``progress=None``: a bar on a terminal."""
     import multiprocessing as mp
     import sys
 
@@ -201,7 +212,13 @@ def evaluate(policy: Policy, simulator: UserSimulator, graph: CatalogGraph, pair
     episodes: list[Episode] = []
     bar = tqdm(total=len(pairs), desc=policy.name, unit="ep", disable=not show, leave=False)
     try:
-        if workers > 1 and len(bounds) > 1 and "fork" in mp.get_all_start_methods():
+        if backend == "ray":
+            for eps in _ray_chunks(_JOB, bounds, workers):
+                episodes += eps
+                bar.update(len(eps))
+        elif backend != "pool":
+            raise ValueError(f"unknown backend '{backend}'; use 'pool' or 'ray'")
+        elif workers > 1 and len(bounds) > 1 and "fork" in mp.get_all_start_methods():
             # fork shares the fitted scorer and graph with the workers without pickling them
             with mp.get_context("fork").Pool(workers) as pool:
                 for eps in pool.imap(_play, bounds):
@@ -216,6 +233,26 @@ def evaluate(policy: Policy, simulator: UserSimulator, graph: CatalogGraph, pair
         bar.close()
         _JOB = None
     return Run(policy.name, episodes, time.perf_counter() - t0, protocol)
+
+
+def _ray_chunks(job: Any, bounds: list[tuple[int, int]], workers: int) -> Any:
+    """Yield each chunk's episodes, in order, from Ray tasks sharing one copy of ``job``."""
+    try:
+        import ray
+    except ImportError:
+        raise RuntimeError("the ray backend needs the 'ray' package: pip install 'ray>=2.9' "
+                           "(or use --backend pool)") from None
+    import os
+
+    if not ray.is_initialized():
+        address = os.environ.get("RAY_ADDRESS")
+        ray.init(address=address, num_cpus=None if address else workers,
+                 include_dashboard=False, log_to_driver=False, configure_logging=False)
+    play = ray.remote(_play)
+    ref = ray.put(job)
+    futures = [play.remote(b, ref) for b in bounds]
+    for f in futures:
+        yield ray.get(f)
 
 
 def plot_sr_curves(summaries: dict[str, dict[str, Any]], path: Path, title: str = "") -> Path:

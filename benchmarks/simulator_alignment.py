@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                            "choices": {}, "train_s": {k: round(v, 2) for k, v in
                                                       train_s.items()},
                            "build_s": round(build_s, 2),
-                           "machine": {"cores": os.cpu_count(), "python": platform.python_version()}}
+                           "machine": {"cores": os.cpu_count(),
+                                       "python": platform.python_version()}}
     for n in (5, 10):
         row: dict[str, Any] = {}
         for ch in choosers:

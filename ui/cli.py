@@ -25,10 +25,11 @@ app.add_typer(index_app, name="index")
 
 
 def _register_subcommands() -> None:
-    from ui.cli_evaluate import evaluate_app
+    from ui.cli_evaluate import evaluate_app, simulate
 
     app.add_typer(evaluate_app, name="evaluate",
                   help="Offline evaluation of dialogue policies against simulated users.")
+    app.command("simulate")(simulate)
     from ui.cli_chat import chat, parse
 
     app.command("parse")(parse)

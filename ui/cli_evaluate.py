@@ -82,3 +82,44 @@ def cpr(
     report["files"] = {"json": str(folder / f"{stem}.json"), "plot": str(png)}
     (folder / f"{stem}.json").write_text(json.dumps(report, indent=2))
     typer.echo(json.dumps(report, indent=2))
+
+
+def simulate(
+    policies: Annotated[str, typer.Option(
+        help="Comma-separated policies: graph, mf, popularity, or any 'evaluate cpr' one.")]
+    = "graph,mf,popularity",
+    simulator: Annotated[str, typer.Option(
+        help="Simulated user: choice_model (trained on real choices), rule or noisy.")]
+    = "choice_model",
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per policy.")] = 200,
+    dataset: Annotated[str, typer.Option(
+        "--catalog", help="Catalog with timestamped ratings.")] = "movielens-small",
+    noise: Annotated[float, typer.Option(min=0.0, max=0.49,
+                                         help="Flip rate of the noisy user.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of scenes and episodes.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="Processes (or Ray CPUs).")] = 2,
+    backend: Annotated[str, typer.Option(
+        help="pool (processes here) or ray (RAY_ADDRESS, else a local Ray cluster).")] = "pool",
+    out: Annotated[Path | None, typer.Option(
+        help="Report folder (default: DATA_DIR/simulations/<catalog>_<simulator>).")] = None,
+) -> None:
+    """Policies x simulated users on real held-out choices: report.json, report.md, a plot."""
+    from agent.simulate import simulate_report, write_report
+    from recsys.catalogs import open_catalog
+    from recsys.errors import TastebudError
+    from recsys.settings import get_settings
+
+    if backend not in ("pool", "ray"):
+        raise typer.BadParameter(f"backend must be 'pool' or 'ray', got '{backend}'")
+    names = [p.strip() for p in policies.split(",") if p.strip()]
+    settings = get_settings()
+    try:
+        catalog = open_catalog(dataset, settings)
+        report = simulate_report(catalog, names, simulator, episodes=episodes, seed=seed,
+                                 workers=workers, backend=backend, noise=noise, progress=None)
+    except (TastebudError, ValueError, RuntimeError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    folder = out or settings.data_dir / "simulations" / f"{dataset}_{simulator}"
+    report["files"] = write_report(report, folder)
+    typer.echo(json.dumps({k: v for k, v in report.items()}, indent=2))

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.policies.baselines import AuthorsEnv, MaxEntropy, RandomAsk, RecommendOnly
+from agent.policies.baselines import (
+    AuthorsEnv,
+    MaxEntropy,
+    PopularityOnly,
+    RandomAsk,
+    RecommendOnly,
+)
 from agent.policies.context import PolicyContext, build_context
 from agent.policies.graph import GraphPolicy, GraphPolicyConfig
 from agent.policy import Policy
 from recsys.errors import UnknownNameError
 
 _REGISTRY: dict[str, type[Policy]] = {
-    cls.name: cls for cls in (GraphPolicy, RecommendOnly, MaxEntropy, RandomAsk, AuthorsEnv)
+    cls.name: cls for cls in (GraphPolicy, RecommendOnly, PopularityOnly, MaxEntropy, RandomAsk,
+                                AuthorsEnv)
 }
 
 

@@ -34,6 +34,22 @@ class RecommendOnly(Policy):
         return Recommend(tuple(int(i) for i in self.ctx.top(items, scores, state.list_size)))
 
 
+class PopularityOnly(Policy):
+    """The most-liked candidates (graph "likes" edges), every turn; never asks, no taste."""
+
+    name = "popularity"
+
+    def __init__(self, context: PolicyContext) -> None:
+        self.ctx = context
+        ui = context.graph.matrices.user_item
+        self.counts = np.asarray(ui.sum(axis=0)).ravel().astype(np.float64)
+
+    def act(self, state: DialogueState) -> Action:
+        items = state.candidates
+        return Recommend(tuple(int(i) for i in
+                               self.ctx.top(items, self.counts[items], state.list_size)))
+
+
 class _FilteringAsker(Policy):
     """Hard-filters candidates on answers, asks by ``_pick``, recommends by the fixed rule."""
 

@@ -138,17 +138,22 @@ class ChoiceModel(Chooser):
             net.load_state_dict(best_state)
         net.eval()
         self.net = net
+        self._numpy_weights()
         self.train_s = time.perf_counter() - t0
         return self
 
-    def scores(self, scene: Scene, options: Sequence[int]) -> np.ndarray:
-        import torch
+    def _numpy_weights(self) -> None:
+        # scoring runs in numpy: no torch thread pool in forked simulation workers (it can
+        # hang there), and a 13x32 MLP costs microseconds either way
+        sd = {k: v.detach().numpy().copy() for k, v in self.net.state_dict().items()}
+        self._w = (sd["0.weight"].T, sd["0.bias"], sd["2.weight"].T, sd["2.bias"])
 
+    def scores(self, scene: Scene, options: Sequence[int]) -> np.ndarray:
         if self.net is None:
             raise RuntimeError("the choice model is not trained; call fit() first")
         x = (option_features(self.world, scene, options) - self.mean) / self.std
-        with torch.no_grad():
-            return self.net(torch.from_numpy(x.astype(np.float32))).squeeze(-1).numpy()
+        w1, b1, w2, b2 = self._w
+        return (np.maximum(x @ w1 + b1, 0.0) @ w2 + b2).ravel()
 
     def save(self, path: Path) -> Path:
         """Weights and feature scaling in one torch file."""

@@ -50,7 +50,7 @@ def test_policy_is_abstract() -> None:
 
 
 def test_registry_lists_valid_names_for_unknown_ones() -> None:
-    assert set(available_policies()) == {"graph", "recommend_only", "max_entropy",
+    assert set(available_policies()) == {"graph", "recommend_only", "popularity", "max_entropy",
                                          "random_ask", "authors_env"}
     ctx = build_context(hand_catalog(), HybridConfig(factors=4, iterations=2))
     for name in available_policies():
