@@ -39,16 +39,9 @@ def _history_only(catalog: Any, scenes: list[Any]) -> Any:
     return replace(catalog, interactions=inter.subset(keep))
 
 
-def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_model", *,
-                    episodes: int = 200, seed: int = 0, workers: int = 2,
-                    backend: str = "pool", noise: float = 0.1,
-                    progress: bool | None = None) -> dict[str, Any]:
-    """Run every policy against ``simulator`` and return the JSON-able report."""
-    from agent.policies import available_policies, build_context, create_policy
-    from agent.simulators.choice_model import ChoiceModel
-    from agent.simulators.choice_user import ChoiceUser
-    from agent.simulators.rule import NoisyRuleSimulator, RuleSimulator
-    from agent.simulators.scenes import build_scenes
+def check_names(policies: list[str], simulator: str) -> list[str]:
+    """The registered names of ``policies``; an unknown policy or simulator is named."""
+    from agent.policies import available_policies
     from recsys.errors import UnknownNameError
 
     names = [POLICY_ALIASES.get(p, p) for p in policies]
@@ -57,6 +50,21 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
             raise UnknownNameError("policy", p, [*available_policies(), *POLICY_ALIASES])
     if simulator not in SIMULATORS:
         raise UnknownNameError("simulator", simulator, list(SIMULATORS))
+    return names
+
+
+def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_model", *,
+                    episodes: int = 200, seed: int = 0, workers: int = 2,
+                    backend: str = "pool", noise: float = 0.1,
+                    progress: bool | None = None) -> dict[str, Any]:
+    """Run every policy against ``simulator`` and return the JSON-able report."""
+    from agent.policies import build_context, create_policy
+    from agent.simulators.choice_model import ChoiceModel
+    from agent.simulators.choice_user import ChoiceUser
+    from agent.simulators.rule import NoisyRuleSimulator, RuleSimulator
+    from agent.simulators.scenes import build_scenes
+
+    names = check_names(policies, simulator)
     t0 = time.perf_counter()
     sset = build_scenes(catalog, seed=seed, progress=progress)
     latest: dict[int, Any] = {}

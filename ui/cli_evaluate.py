@@ -104,7 +104,7 @@ def simulate(
         help="Report folder (default: DATA_DIR/simulations/<catalog>_<simulator>).")] = None,
 ) -> None:
     """Policies x simulated users on real held-out choices: report.json, report.md, a plot."""
-    from agent.simulate import simulate_report, write_report
+    from agent.simulate import check_names, simulate_report, write_report
     from recsys.catalogs import open_catalog
     from recsys.errors import TastebudError
     from recsys.settings import get_settings
@@ -114,6 +114,7 @@ def simulate(
     names = [p.strip() for p in policies.split(",") if p.strip()]
     settings = get_settings()
     try:
+        check_names(names, simulator)  # fail fast, before loading anything
         catalog = open_catalog(dataset, settings)
         report = simulate_report(catalog, names, simulator, episodes=episodes, seed=seed,
                                  workers=workers, backend=backend, noise=noise, progress=None)
@@ -122,4 +123,4 @@ def simulate(
         raise typer.Exit(2) from None
     folder = out or settings.data_dir / "simulations" / f"{dataset}_{simulator}"
     report["files"] = write_report(report, folder)
-    typer.echo(json.dumps({k: v for k, v in report.items()}, indent=2))
+    typer.echo(json.dumps(report, indent=2))
