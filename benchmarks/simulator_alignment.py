@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         PopularityChooser,
         RandomChooser,
         accuracy,
+        hits,
+        paired_gap,
     )
     from agent.simulators.scenes import build_scenes, views
     from recsys.catalogs import open_catalog
@@ -78,6 +80,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             row[ch.name] = {p: {"accuracy": round(accuracy(ch, views(parts[p], n)), 4),
                                 "scenes": len(parts[p])} for p in ("dev", "heldout")}
             row[ch.name]["accuracy"] = row[ch.name]["heldout"]["accuracy"]
+        # is the choice model's lead over MF more than the luck of which users are held out?
+        row["choice_model_minus_mf"] = {
+            p: paired_gap(hits(cm, views(parts[p], n)), hits(choosers[2], views(parts[p], n)))
+            for p in ("dev", "heldout")}
         if llm is not None:
             sub = views(parts["heldout"][:args.llm_scenes], n)
             t0 = time.perf_counter()

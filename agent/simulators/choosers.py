@@ -42,11 +42,28 @@ class Chooser(ABC):
         return int(best[rng.integers(len(best))])
 
 
-def accuracy(chooser: Chooser, views: Sequence[tuple[Scene, tuple[int, ...], int]]) -> float:
-    """Share of scenes where ``chooser`` picks the real choice."""
+def hits(chooser: Chooser, views: Sequence[tuple[Scene, tuple[int, ...], int]]) -> np.ndarray:
+    """(S,) 1 where ``chooser`` picks the real choice."""
     if not views:
         raise ValueError("no scenes to score")
-    return float(np.mean([chooser.pick(s, opts) == ans for s, opts, ans in views]))
+    return np.array([chooser.pick(s, opts) == ans for s, opts, ans in views], dtype=np.float64)
+
+
+def accuracy(chooser: Chooser, views: Sequence[tuple[Scene, tuple[int, ...], int]]) -> float:
+    """Share of scenes where ``chooser`` picks the real choice."""
+    return float(hits(chooser, views).mean())
+
+
+def paired_gap(a: np.ndarray, b: np.ndarray, *, draws: int = 2000,
+               seed: int = 0) -> dict[str, float]:
+    """Mean of ``a - b`` over the same scenes, with a 95% bootstrap interval (by scene)."""
+    if len(a) != len(b) or not len(a):
+        raise ValueError("paired hits must be two equal, non-empty arrays")
+    d = a - b
+    rng = np.random.default_rng(seed)
+    means = d[rng.integers(0, len(d), (draws, len(d)))].mean(axis=1)
+    lo, hi = np.quantile(means, [0.025, 0.975])
+    return {"gap": round(float(d.mean()), 4), "ci95": [round(float(lo), 4), round(float(hi), 4)]}
 
 
 class RandomChooser(Chooser):

@@ -13,6 +13,7 @@ from agent.simulators.choosers import (
     PopularityChooser,
     RandomChooser,
     accuracy,
+    paired_gap,
     scene_prompt,
 )
 from agent.simulators.scenes import PARTS, build_scenes, user_part, views
@@ -129,3 +130,15 @@ def test_the_llm_chooser_reads_its_json_and_counts_what_it_cannot(sset):
     assert ch.scores(s, opts).tolist() == [0.0] * 5  # timed out: no preference
     assert ch.failures == 2
     assert "you gave it" in scene_prompt(w, s, opts)
+
+
+def test_the_paired_gap_interval_covers_the_gap_and_excludes_zero_only_when_clear():
+    a = np.array([1.0] * 60 + [0.0] * 40)
+    same = paired_gap(a, a)
+    assert same["gap"] == 0 and same["ci95"] == [0.0, 0.0]
+    clear = paired_gap(a, np.zeros(100))
+    assert clear["gap"] == 0.6 and clear["ci95"][0] > 0.4
+    noisy = paired_gap(a, np.roll(a, 1))
+    assert noisy["ci95"][0] < 0 < noisy["ci95"][1]
+    with pytest.raises(ValueError):
+        paired_gap(a, a[:3])
