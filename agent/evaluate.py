@@ -51,7 +51,7 @@ class Episode:
     history: tuple[TurnRecord, ...] = ()
     accepted: int | None = None  # the item the user took (a lenient user may take another)
     target_shown: bool = False  # the target was in some list shown
-    seconds: float = 0.0  # wall time of the episode
+    seconds: float = field(default=0.0, compare=False)  # wall time: not part of the outcome
 
     @property
     def action_index(self) -> int | None:
