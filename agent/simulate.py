@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.evaluate import Protocol, Run, evaluate, plot_sr_curves, rounded
+from agent.evaluate import Protocol, Run, evaluate, has_attributes, plot_sr_curves, rounded
 
 POLICY_ALIASES = {"mf": "recommend_only"}  # the issue's names -> registered policies
 SIMULATORS = ("rule", "noisy", "choice_model")
@@ -74,7 +74,7 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
                 latest[s.user] = s
     scenes = sorted(latest.values(), key=lambda s: (s.user, s.time))
     ctx = build_context(_history_only(catalog, scenes))
-    has = np.asarray(ctx.graph.matrices.item_attr.getnnz(axis=1)).ravel() > 0
+    has = has_attributes(catalog)
     scenes = [s for s in scenes if has[s.chosen]]
     if not scenes:
         raise ValueError(f"catalog '{catalog.name}' has no held-out scene whose item has an "

@@ -40,6 +40,9 @@ class ChoiceUser(UserSimulator):
         self._attrs: set[Attribute] = set()
         self._taste: dict[int, float] = {}
         self._rng = np.random.default_rng(0)
+        self._field_sizes: dict[str, int] = {}
+        for f, _ in graph.matrices.attributes:
+            self._field_sizes[f] = self._field_sizes.get(f, 0) + 1
 
     def start(self, user: int, target: int, rng: np.random.Generator) -> list[Attribute]:
         scene = self.scenes.get((int(user), int(target)))
@@ -53,25 +56,16 @@ class ChoiceUser(UserSimulator):
         self._scene, self._rng = scene, rng
         self._attrs = {mats.attributes[c] for c in cols.tolist()}
         # people open with a broad want ("a comedy"), not a keyword only the target has
-        sizes = self._field_sizes()
-        broad = [c for c in cols.tolist() if sizes[mats.attributes[c][0]] <= BROAD_FIELD]
+        broad = [c for c in cols.tolist()
+                 if self._field_sizes[mats.attributes[c][0]] <= BROAD_FIELD]
         cols = np.asarray(broad) if broad else cols
-        hist = [i for i in scene.history if i < self.graph.n_items]
+        hist = scene.history
         share: dict[int, float] = {}
         for i in hist:
             for c in mats.attrs_of(i).tolist():
                 share[c] = share.get(c, 0.0) + 1.0 / max(len(hist), 1)
         self._taste = share
         return [mats.attributes[int(cols[rng.integers(len(cols))])]]
-
-    def _field_sizes(self) -> dict[str, int]:
-        sizes = self.__dict__.get("_sizes")
-        if sizes is None:
-            sizes = {}
-            for f, _ in self.graph.matrices.attributes:
-                sizes[f] = sizes.get(f, 0) + 1
-            self.__dict__["_sizes"] = sizes
-        return sizes
 
     def answer(self, attribute: Attribute) -> bool:
         if tuple(attribute) in self._attrs:
