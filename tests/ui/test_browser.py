@@ -127,6 +127,35 @@ def test_cards_show_what_the_catalog_knows(chromium: str, rich_app: tuple[str, F
     assert (shots / "tastebud-cards-1280.png").stat().st_size > 10_000
 
 
+def test_a_message_sent_while_the_page_still_boots_is_not_lost(
+        chromium: str, live_app: tuple[str, FastAPI]) -> None:
+    """Send clicked right after sign-up, while the page is still loading its catalogs (slowed
+    here, as on a loaded machine): the message waits for the chat socket, then goes. Before,
+    the socket opened by the click was replaced by the page's own and the message vanished."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, _ = live_app
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.add_init_script("""{ const f = window.fetch; window.fetch = (u, o) =>
+            String(u).includes("/api/catalogs")
+                ? new Promise((r) => setTimeout(r, 3000)).then(() => f(u, o)) : f(u, o); }""")
+        page.goto(url)
+        page.get_by_test_id("name").fill("Ada")
+        page.get_by_test_id("signup").click()
+        expect(page.locator("#who")).to_have_text("signed in as Ada")  # the catalogs: 3 s
+        expect(page.get_by_test_id("send")).to_be_disabled()
+        page.get_by_test_id("text").fill("some comedy please")
+        page.get_by_test_id("text").press("Enter")  # Send is not ready yet: the text stays
+        expect(page.get_by_test_id("text")).to_have_value("some comedy please")
+        page.get_by_test_id("send").click()  # enabled once the chat socket is ready
+        expect(page.locator("#log li.user")).to_have_text(["some comedy please"])
+        expect(page.locator("#list .card")).to_have_count(5, timeout=20_000)
+        expect(page.locator("#log li.assistant")).to_have_text(REPLY)
+        browser.close()
+
+
 def test_a_person_chats_rates_edits_and_comes_back(chromium: str, live_app: tuple[str, FastAPI],
                                                   tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright

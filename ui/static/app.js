@@ -12,6 +12,9 @@ const state = {
   reactions: {},     // item id -> like | dislike | seen
   bubble: null,      // the assistant message being streamed
   busy: false,
+  booted: false,     // signed in, and the first chat socket opened by boot()
+  isReady: false,    // the current socket said "ready"
+  waiters: [],       // sends waiting for a ready socket: they outlive a socket replaced meanwhile
 };
 
 // ------------------------------------------------------------------ REST
@@ -153,7 +156,7 @@ function connect(sessionId) {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${proto}://${location.host}/ws/chat`);
   state.ws = ws;
-  state.ready = new Promise((resolve) => { state.onReady = resolve; });
+  state.isReady = false;
   state.tab = null;
   ws.onopen = () => ws.send(JSON.stringify({ type: "hello", token: state.token,
     session_id: sessionId, catalog: state.catalog }));
@@ -178,7 +181,9 @@ function handle(ev) {
       state.tab = ev.tab;
       localStorage.setItem("tastebud.session", String(state.session));
       if (ev.shown.length && !state.list.length) renderList(ev.shown);
-      state.onReady();
+      state.isReady = true;
+      if (!state.booted) { state.booted = true; setBusy(false); }
+      for (const go of state.waiters.splice(0)) go();
       loadSessions();
       break;
     case "status": case "tool":  // what the turn is doing now, until its first words
@@ -266,20 +271,27 @@ function addMessage(role, text, extra) {
 function scrollLog() { const log = $("#log"); log.scrollTop = log.scrollHeight; }
 function setBusy(b) { state.busy = b; $("#say button").disabled = b; }
 
+// the socket that is ready now, waiting for one if it is (re)connecting: a message typed while
+// the page still boots, or while a socket is replaced, is sent once one is ready, never dropped
+function whenReady() {
+  if (state.booted && !state.ws) connect(state.session);  // closed while idle
+  return state.isReady ? Promise.resolve() : new Promise((go) => state.waiters.push(go));
+}
+
 async function send(text) {
   text = text.trim();
   if (!text || state.busy) return;
-  if (!state.ws) connect(state.session);  // closed while idle
-  await state.ready;
   quickReplies([]);
   addMessage("user", text);
   setBusy(true);
   working("Thinking…");
+  await whenReady();
   state.ws.send(JSON.stringify({ type: "message", text }));
 }
 $("#say").addEventListener("submit", (e) => {
   e.preventDefault();
   const input = $("#text");
+  if (state.busy || !input.value.trim()) return;  // kept in the box until it can go
   send(input.value);
   input.value = "";
 });
@@ -477,6 +489,7 @@ $("#new-token").addEventListener("click", async () => {
 // ------------------------------------------------------------------ start
 async function boot() {
   if (!state.token) { showSignup(); return; }
+  setBusy(true);  // Send waits for the first chat socket; what is typed stays in the box
   try {
     const me = await api("GET", "/api/me");
     $("#who").textContent = `signed in as ${me.name}`;
