@@ -170,6 +170,44 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in [
         package_dir="_data",
         terms="CC0 (bokeh-sampledata 2026.1, built from Wikidata)",
     ),
+    Dataset(
+        name="wikipedia-movies",
+        title="American films by decade from Wikipedia: title, year, cast, genres, intro "
+              "paragraph (no IMDb id: joined by title and year)",
+        files={
+            "movies-1900s.json":
+                "5a42dfc3ff83ab30e3982f93f1164114b41e99e73c632c2321a87772959793e5",
+            "movies-1910s.json":
+                "4672fe20aeddfe1c52464efc804ee3091f9e4b5fd385401ff0ce48cf8d367573",
+            "movies-1920s.json":
+                "cb892518d2ffda4f2f11a0bd56f28b102fd0d47e5ae1ba2b2e4cb4e964f8127a",
+            "movies-1930s.json":
+                "b2ffc5608cbeff231408433ad43f873d422b914bebdf408ebe18427c09a9dcb2",
+            "movies-1940s.json":
+                "b4d96fc8b7c36f406e489b6fc017de03dd6a10f4c89a84d2a2a46af74e8b49a3",
+            "movies-1950s.json":
+                "8f566bfec734e93f19f688598e82239556401bde63c226510d71190b30855298",
+            "movies-1960s.json":
+                "a2450179f0744c07960a7840b9a86b5e0d733f7c0136a4ebcb804a63de9dc0a1",
+            "movies-1970s.json":
+                "f9abef01840fc70afd148906c7985fa5548ab1f473520dfa6623a3a397bc4ce3",
+            "movies-1980s.json":
+                "21d0f3c203f77169bb6508225aad4740816a3d7efd9e3bac82e3b812d0569672",
+            "movies-1990s.json":
+                "facf24e3297937022285d064cc069e8bbe02581c3248a87f0b377c045b4fb61d",
+            "movies-2000s.json":
+                "66140e41fe6c79cbb325b6566f156e27fe032a42175f224dfff1b71aa9630207",
+            "movies-2010s.json":
+                "e218edfdd8453cdd938fcb8b07b6b177474b3b18361e3422fdd6480d7e3bf9f9",
+            "movies-2020s.json":
+                "505f0f56ecdca7a2643fb3a811399b885f837e2cbfa9ee95a24b9018073e3eb3",
+        },
+        mirror_path="movies-extra/wikipedia-movie-data",
+        # prust/wikipedia-movie-data on GitHub keeps changing; this snapshot is a mirror copy
+        url=None,
+        terms="text CC BY-SA (Wikipedia contributors; attribute and share alike), code MIT "
+              "(prust/wikipedia-movie-data)",
+    ),
 ]}
 
 

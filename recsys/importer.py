@@ -37,6 +37,7 @@ from recsys.spec import (
     FieldMeta,
     FileSpec,
     InteractionsSpec,
+    JoinSpec,
     YearSpec,
     load_spec,
     spec_digest,
@@ -358,6 +359,48 @@ def _supported(name: str, pairs: list[tuple[int, str, float, str]], meta: FieldM
     return [p for p in pairs if (p[0], p[1]) in ok]
 
 
+def _join_by_title(j: JoinSpec, where: str, titles: list[str], years: list[int],
+                   rows: Callable[[FileSpec, list[str]], Any], fields: _Fields,
+                   problems: _Problems, report: _Report) -> None:
+    """Side rows without a shared id, matched to items by normalised title and year; only
+    pairs unambiguous both ways are kept (see ``recsys.titlejoin``)."""
+    from recsys.titlejoin import match_titles, title_keys
+
+    m = j.match
+    assert m is not None
+    year_col, year_of = _make_year(m.year)
+    cols = [m.title] + ([year_col] if year_col else [])
+    cols += [c for a in j.fields.values() for c in a.columns()]
+    cols = list(dict.fromkeys(cols))
+    kept: list[tuple[str, int, dict]] = []
+    keys: list[tuple[list[str], int | None]] = []
+    same: list[object] = []
+    for part in j.parts():
+        for line, row in rows(part, cols):
+            try:
+                year = year_of(row[year_col]) if year_col else None
+            except ValueError as e:
+                problems.add(RowProblem(part.file, line, year_col or "year", str(e)))
+                continue
+            kept.append((part.file, line, row))
+            keys.append((title_keys(_text(row[m.title])), year))
+            # rows giving an item the same values (a film listed twice) are one candidate
+            same.append(json.dumps([row[c] for c in cols if c not in (m.title, year_col)],
+                                   sort_keys=True, default=str))
+    found = match_titles([(title_keys(t), y if y != YEAR_UNKNOWN else None)
+                          for t, y in zip(titles, years, strict=True)],
+                         keys, tolerance=m.year_tolerance, use_years=year_col is not None,
+                         same=same)
+    for i, r in sorted(found.pairs.items()):
+        file, line, row = kept[r]
+        for name, a in j.fields.items():
+            if (bad := fields.put(name, i, a, row, file, line)):
+                problems.add(bad)
+    report.add(where, "items matched", len(found.pairs))
+    report.add(where, f"of those, with the year off by at most {m.year_tolerance}", found.near)
+    report.add(where, "items left unmatched: title and year ambiguous", found.ambiguous)
+
+
 def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
                  progress: bool | None = None,
                  path_of: Callable[[FileSpec], Path] | None = None) -> Catalog:
@@ -485,20 +528,25 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
             if i is not None and (key := _text(row[k.key])):
                 m.setdefault(key, []).append(i)
     for k, j in enumerate(spec.joins, 1):
+        if j.match is not None:
+            _join_by_title(j, f"join {k} ({j.source})", titles, years, rows, fields,
+                           problems, report)
+            continue
         norm = _norm_key(j.normalize)  # both sides, as this join says
         keyed: dict[str, list[int]] = {}
         for x, found in by_key[j.via].items() if j.via else ((x, [i]) for x, i in index.items()):
             if (nk := norm(x)):
                 keyed.setdefault(nk, []).extend(found)
-        cols = [j.key] + [c for a in j.fields.values() for c in a.columns()]
+        cols = [j.key or ""] + [c for a in j.fields.values() for c in a.columns()]
         matched: set[int] = set()
-        for line, row in rows(j, list(dict.fromkeys(cols))):
-            for i in keyed.get(norm(row[j.key]), ()):
-                matched.add(i)
-                for name, a in j.fields.items():
-                    if (bad := fields.put(name, i, a, row, j.file, line)):
-                        problems.add(bad)
-        report.add(f"join {k} ({j.file})", "items matched", len(matched))
+        for part in j.parts():
+            for line, row in rows(part, list(dict.fromkeys(cols))):
+                for i in keyed.get(norm(row[j.key or ""]), ()):
+                    matched.add(i)
+                    for name, a in j.fields.items():
+                        if (bad := fields.put(name, i, a, row, part.file, line)):
+                            problems.add(bad)
+        report.add(f"join {k} ({j.source})", "items matched", len(matched))
 
     # interactions
     users: dict[str, int] = {}

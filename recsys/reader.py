@@ -68,6 +68,8 @@ def read_rows(path: Path, spec: FileSpec, needed: list[str]) -> Iterator[tuple[i
         text = _unmojibake(text)
     if spec.format == "jsonl":
         yield from _jsonl(path, text, needed)
+    elif spec.format == "json":
+        yield from _json_array(path, text, needed)
     elif spec.format == "json_map":
         yield from _json_map(path, text, needed)
     else:
@@ -151,6 +153,41 @@ def _jsonl(path: Path, text: str, needed: list[str]) -> Iterator[tuple[int, Row]
             continue
         # absent keys read as empty; the importer decides which fields may be empty
         yield i, {c: None for c in needed} | obj
+
+
+def _json_array(path: Path, text: str, needed: list[str]) -> Iterator[tuple[int, Row]]:
+    """A JSON array of objects, one row each, with the line each object starts on."""
+    dec = json.JSONDecoder()
+    ws = re.compile(r"[ \t\n\r]*")
+    pos = ws.match(text, 0).end()  # type: ignore[union-attr]
+    if not text.startswith("[", pos):
+        raise FileProblem(RowProblem(path.name, text.count("\n", 0, pos) + 1, "(json)",
+                                     "format json needs a JSON array of objects [{...}, ...]"))
+    pos, line, counted = pos + 1, 1, 0
+    first = True
+    while True:
+        pos = ws.match(text, pos).end()  # type: ignore[union-attr]
+        if text.startswith("]", pos):
+            break
+        if not first:
+            if not text.startswith(",", pos):
+                raise FileProblem(RowProblem(path.name, line + text.count("\n", counted, pos),
+                                             "(json)", "not valid JSON: expected ',' or ']'"))
+            pos = ws.match(text, pos + 1).end()  # type: ignore[union-attr]
+        first = False
+        line += text.count("\n", counted, pos)
+        counted = pos
+        try:
+            obj, pos = dec.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            raise FileProblem(RowProblem(path.name, e.lineno, "(json)",
+                                         f"not valid JSON: {e.msg}")) from None
+        if not isinstance(obj, dict):
+            yield line, {"__problem__": RowProblem(path.name, line, "(json)",
+                                                   "array element is not an object")}
+            continue
+        # absent keys read as empty, as in jsonl
+        yield line, {c: None for c in needed} | obj
 
 
 def _json_map(path: Path, text: str, needed: list[str]) -> Iterator[tuple[int, Row]]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from recsys.errors import SpecError
 
-Format = Literal["csv", "tsv", "psv", "dsv", "jsonl", "json_map", "sqlite"]
+Format = Literal["csv", "tsv", "psv", "dsv", "jsonl", "json", "json_map", "sqlite"]
 # what a field is: understanding, filters, cards and the semantic index treat each kind its way
 Kind = Literal["categorical", "people", "keywords", "text", "number"]
 OnUnknown = Literal["refuse", "skip"]
@@ -172,15 +172,56 @@ class KeySpec(FileSpec):
 Normalize = Literal["none", "digits", "lower"]
 
 
-class JoinSpec(FileSpec):
-    """Side data keyed by item id or by an external key: adds fields to the items. Joins are
-    read in order; for one field, the first join that has a value for an item wins."""
+class TitleMatchSpec(_Strict):
+    """Side data without a shared id, matched by normalised title and year to the items' own
+    titles and years ("Matrix, The (1999)" is "The Matrix", 1999); only unambiguous pairs."""
 
-    key: str = Field(description="Column of this file holding the key.")
+    title: str = Field(description="Column of the side file holding the title.")
+    year: str | YearSpec | None = Field(None, description="Its year column (or column and "
+                                                          "pattern); none: title alone.")
+    year_tolerance: int = Field(1, ge=0, le=2, description="Years a match may be off, only "
+                                                           "when no same-year match exists "
+                                                           "and the pair is unambiguous.")
+
+
+class JoinSpec(FileSpec):
+    """Side data keyed by item id, by an external key, or matched by title and year: adds
+    fields to the items. Joins are read in order; for one field, the first join that has a
+    value for an item wins."""
+
+    file: str = Field("", description="The file; or files = [...] read as one.")
+    files: list[str] = Field(default_factory=list, description="Several files of one format "
+                                                               "read as one (films by decade).")
+    key: str | None = Field(None, description="Column of this file holding the key.")
     via: str | None = Field(None, description="Name of a [[keys]] entry; none: the item id.")
     normalize: Normalize = Field("none", description="'digits': tt0114709, 0114709 and 114709 "
                                                       "are one key.")
+    match: TitleMatchSpec | None = Field(None, description="Instead of a key: match rows to "
+                                                           "items by title and year.")
     fields: dict[str, AttributeColumn] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _source(self) -> JoinSpec:
+        if bool(self.file) == bool(self.files):
+            raise ValueError("give either file = '...' or files = [...]")
+        if (self.key is None) == (self.match is None):
+            raise ValueError("give either key = '<column>' or match = { title = '<column>', "
+                             "year = '<column>' }")
+        if self.match is not None and (self.via or self.normalize != "none"):
+            raise ValueError("match joins by title: via and normalize belong to key joins")
+        return self
+
+    @property
+    def source(self) -> str:
+        """How messages name this join: its file, or its first file and how many more."""
+        more = len(self.files) - 1
+        return self.file or (self.files[0] + (f" (+{more} more)" if more else ""))
+
+    def parts(self) -> list[JoinSpec]:
+        """One spec per file read."""
+        if not self.files:
+            return [self]
+        return [self.model_copy(update={"file": f, "files": []}) for f in self.files]
 
 
 class ItemsSpec(FileSpec):
@@ -333,8 +374,11 @@ class CatalogSpec(_Strict):
                                  f"entry (have: {sorted(keys) or 'none'})")
         for j in self.joins:
             if j.via and j.via not in keys:
-                raise ValueError(f"join {j.file}: via = '{j.via}' names no [[keys]] entry "
+                raise ValueError(f"join {j.source}: via = '{j.via}' names no [[keys]] entry "
                                  f"(have: {sorted(keys) or 'none'})")
+            if j.match and j.match.year is not None and self.items.year is None:
+                raise ValueError(f"join {j.source}: match by year needs the items' year "
+                                 "(items.year = ...)")
         metas = self.field_meta()
         for a, rule in self.audience.items():
             for f in [rule.field, *rule.unrated, *rule.exclude]:
@@ -357,7 +401,8 @@ class CatalogSpec(_Strict):
 
     def files(self) -> list[FileSpec]:
         lookups = [a.lookup for a in self.attributes if a.lookup]
-        extra: list[FileSpec] = [*self.keys, *self.joins, *([self.users] if self.users else [])]
+        joins = [p for j in self.joins for p in j.parts()]
+        extra: list[FileSpec] = [*self.keys, *joins, *([self.users] if self.users else [])]
         return [self.items, *self.attributes, *lookups, *self.interactions, *self.user_links,
                 *extra]
 

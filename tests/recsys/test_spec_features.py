@@ -473,6 +473,117 @@ colour = { column = "colour" }
     assert [cat.item_attributes(i)["colour"] for i in range(2)] == [["red"], ["blue"]]
 
 
+# Wikipedia shapes: JSON arrays of films by decade, no IMDb id, titles as people write them
+TITLE_ITEMS = ("movieId,title,plot\n"
+               "1,\"Matrix, The (1999)\",\n"
+               "2,Seven (a.k.a. Se7en) (1995),\n"
+               "3,\"Misérables, Les (1995)\",\n"
+               "4,Saw (2003),\n"
+               "5,Saw (2004),\n"
+               "6,Whiplash (2014),\n"
+               "7,Hamlet (2000),\n"
+               "8,\"Young Victoria, The (2009)\",\n"
+               "9,\"Killer, The (Die xue shuang xiong) (1989)\",\n"
+               "10,Alien (1979),\n"
+               "11,Schindler's List (1993),Already known.\n"
+               "12,Untitled Short,\n")
+FILMS_1 = [{"title": "The Matrix", "year": 1999, "extract": "A hacker learns the truth."},
+           {"title": "Se7en", "year": 1995, "extract": "Two detectives hunt a killer."},
+           {"title": "Les Miserables", "year": 1995, "extract": "Lelouch's retelling."},
+           {"title": "Killer!", "year": 1990, "extract": "Another film entirely."},
+           {"title": "Alien", "year": 1981, "extract": "Too far off."},
+           {"title": "Schindler\u2019s List", "year": 1993, "extract": "Never used."},
+           {"title": "Hamlet", "year": 2000, "extract": "Almereyda's Hamlet."}]
+FILMS_2 = [{"title": "Saw", "year": 2004, "extract": "Two men wake up chained."},
+           {"title": "Whiplash", "year": 2013, "extract": "A drummer and his teacher."},
+           {"title": "Hamlet", "year": 2000, "extract": "A made-for-TV Hamlet."},
+           {"title": "The Young Victoria", "year": 2009, "extract": "Victoria's early reign."},
+           {"title": "The Young Victoria", "year": 2009, "extract": "Victoria's early reign."},
+           {"year": 2009}]
+TITLE_JOIN = """
+[items]
+file = "movies.csv"
+id = "movieId"
+title = "title"
+year = { column = "title", pattern = '\\((\\d{4})\\)\\s*$' }
+[items.attributes.overview]
+column = "plot"
+kind = "text"
+[[joins]]
+files = ["films-1.json", "films-2.json"]
+format = "json"
+match = { title = "title", year = "year" }
+[joins.fields]
+overview = { column = "extract", kind = "text" }
+"""
+
+
+def test_join_by_title_and_year_only_where_unambiguous(tmp_path: Path,
+                                                        settings: Settings) -> None:
+    r, cat = imported(settings, write(tmp_path, TITLE_JOIN, {
+        "movies.csv": TITLE_ITEMS, "films-1.json": json.dumps(FILMS_1, indent=2),
+        "films-2.json": json.dumps(FILMS_2)}))
+    got = {cat.titles[i]: cat.note("overview", i) for i in range(cat.n_items)}
+    assert got == {
+        "Matrix, The (1999)": "A hacker learns the truth.",  # trailing article moved back
+        "Seven (a.k.a. Se7en) (1995)": "Two detectives hunt a killer.",  # alternate title
+        "Misérables, Les (1995)": "Lelouch's retelling.",  # foreign article, accents
+        "Saw (2003)": None,  # the 2004 row is the 2004 film's: a year off is no match then
+        "Saw (2004)": "Two men wake up chained.",
+        "Whiplash (2014)": "A drummer and his teacher.",  # off by one, nothing else near
+        "Hamlet (2000)": None,  # two different rows of that title and year: neither
+        "Young Victoria, The (2009)": "Victoria's early reign.",  # a row listed twice
+        "Killer, The (Die xue shuang xiong) (1989)": None,  # "Killer!" is not "The Killer"
+        "Alien (1979)": None,  # two years off
+        "Schindler's List (1993)": "Already known.",  # the items file came first
+        "Untitled Short": None,  # no year: never matched by year
+    }
+    assert r.skipped["join 1 (films-1.json (+1 more))"] == {
+        "items matched": 7, "of those, with the year off by at most 1": 1,
+        "items left unmatched: title and year ambiguous": 2}
+
+
+def test_title_keys() -> None:
+    from recsys.titlejoin import title_keys
+
+    assert title_keys("City of Lost Children, The (Cité des enfants perdus, La) (1995)") == [
+        "the city of lost children", "la cite des enfants perdus"]
+    assert title_keys("Twelve Monkeys (a.k.a. 12 Monkeys) (1995)") == ["twelve monkeys",
+                                                                      "12 monkeys"]
+    assert title_keys("Atalante, L' (1934)") == title_keys("L'Atalante") == ["latalante"]
+    assert title_keys("Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb") \
+        == title_keys("Dr Strangelove Or How I Learned To Stop Worrying & Love The Bomb")
+    assert title_keys("After Dark, My Sweet") == ["after dark my sweet"]  # not an article
+
+
+def test_join_by_title_alone_and_its_row_errors(tmp_path: Path, settings: Settings) -> None:
+    side = [{"name": "Nirvana", "country": "US"}, {"name": "Madonna", "country": "US"},
+            {"name": "madonna", "country": "IT"}]  # two different Madonnas: neither
+    body = ARTISTS_SPEC + """
+[[joins]]
+file = "countries.json"
+format = "json"
+match = { title = "name" }
+[joins.fields]
+country = { column = "country" }
+"""
+    _, cat = imported(settings, write(tmp_path, body, {**LASTFM,
+                                                       "countries.json": json.dumps(side)}))
+    assert [cat.item_attributes(i)["country"] for i in range(4)] == [["US"], [], [], []]
+    films = ('[\n  {"title": "The Matrix", "year": 1999},\n'
+             '  {"title": "Heat", "year": "mid-nineties"},\n  3\n]\n')
+    spec = write(tmp_path / "bad", TITLE_JOIN.replace('"films-1.json", "films-2.json"',
+                                                      '"films.json"'),
+                 {"movies.csv": TITLE_ITEMS, "films.json": films})
+    msg = refused(settings, spec)
+    assert "films.json:3: field 'year': year 'mid-nineties' is not a number" in msg
+    assert "films.json:4: field '(json)': array element is not an object" in msg
+    spec = write(tmp_path / "bad2", TITLE_JOIN.replace('"films-1.json", "films-2.json"',
+                                                       '"films.json"'),
+                 {"movies.csv": TITLE_ITEMS, "films.json": '{"title": "Heat"}'})
+    assert "format json needs a JSON array of objects" in refused(settings, spec)
+
+
 def test_file_from_another_known_dataset(tmp_path: Path, settings: Settings,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     from recsys import datasets
@@ -535,6 +646,26 @@ def test_file_from_another_known_dataset(tmp_path: Path, settings: Settings,
      "words.year"),
     ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n[users]\nfile = "u.csv"\nid = "id"\n',
      "users.attributes"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n'
+     '[[joins]]\nfile = "b.csv"\nkey = "k"\nmatch = { title = "t" }\n[joins.fields]\n'
+     'x = { column = "x" }\n', "joins.0: Value error, give either key = '<column>' or match"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n'
+     '[[joins]]\nfile = "b.csv"\n[joins.fields]\nx = { column = "x" }\n',
+     "joins.0: Value error, give either key = '<column>' or match"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n'
+     '[[joins]]\nfile = "b.csv"\nfiles = ["c.csv"]\nkey = "k"\n[joins.fields]\n'
+     'x = { column = "x" }\n', "joins.0: Value error, give either file = '...' or files"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n'
+     '[[joins]]\nfile = "b.csv"\nnormalize = "lower"\nmatch = { title = "t" }\n'
+     '[joins.fields]\nx = { column = "x" }\n', "via and normalize belong to key joins"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n'
+     '[[joins]]\nfiles = ["b.json", "c.json"]\nformat = "json"\n'
+     'match = { title = "t", year = "y" }\n[joins.fields]\nx = { column = "x" }\n',
+     "join b.json (+1 more): match by year needs the items' year"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\nyear = "y"\n'
+     '[[joins]]\nfile = "b.json"\nformat = "json"\n'
+     'match = { title = "t", year = "y", year_tolerance = 3 }\n[joins.fields]\n'
+     'x = { column = "x" }\n', "joins.0.match.year_tolerance"),
 ])
 def test_spec_errors_name_the_key(tmp_path: Path, settings: Settings, body: str,
                                   needle: str) -> None:
