@@ -643,6 +643,10 @@ def read_catalog(spec: CatalogSpec, root: Path, *, fp: str | None = None,
         except ValueError as e:
             raise SpecError(f"split: {e}") from None
     attributes = fields.attributes(report)
+    for fld, values in spec.aliases.items():  # the data decides which values exist
+        have = {v.casefold() for v in attributes[fld].values} if fld in attributes else set()
+        report.add(f"aliases.{fld}", "aliases of a value the catalog lacks (ignored)",
+                   sum(v.casefold() not in have for v in values))
     return Catalog(
         name=spec.name, fingerprint=fp or "unsaved", title=spec.title or spec.name,
         item_ids=item_ids, titles=titles, years=np.array(years, np.int32), texts=texts,
@@ -659,12 +663,13 @@ def catalog_meta(spec: CatalogSpec) -> dict[str, Any]:
     fields = {n: FieldInfo(m.kind, m.hard, m.label, m.unit, n not in own, m.embed)
               for n, m in spec.field_meta().items()}
     w = spec.words
-    words = Words(w.item, w.items, tuple(w.filler), w.years)
+    words = Words(w.item, w.items, tuple(w.filler), w.years, tuple(w.stop))
     audience = {a: Audience(r.field, tuple(r.allow),
                             {k: tuple(v) for k, v in r.unrated.items()},
                             {k: tuple(v) for k, v in r.exclude.items()})
                 for a, r in spec.audience.items()}
-    return {"fields": fields, "words": words, "audience": audience}
+    aliases = {f: {v: tuple(p) for v, p in values.items()} for f, values in spec.aliases.items()}
+    return {"fields": fields, "words": words, "audience": audience, "aliases": aliases}
 
 
 def _transform(w: np.ndarray, specs: list[InteractionsSpec]) -> np.ndarray:

@@ -314,7 +314,12 @@ class WordsSpec(_Strict):
 
     item: str = "item"
     items: str = "items"
-    filler: list[str] = Field(default_factory=list, description="e.g. 'film', 'flick'.")
+    filler: list[str] = Field(default_factory=list, description="Other words for the items, "
+                                                              "ignored in requests: 'film'.")
+    stop: list[str] = Field(default_factory=list, description="Words of talk about items that "
+                                                            "are never a wish on their own: a "
+                                                            "tag that is one ('plot') is not "
+                                                            "matched.")
     years: bool = Field(True, description="Whether decades and years mean anything here.")
     example: str = Field("", max_length=80, description="A request to show as the chat's "
                                                       "placeholder, in this catalog's terms.")
@@ -359,6 +364,10 @@ class CatalogSpec(_Strict):
     split: SplitSpec | None = None
     words: WordsSpec = Field(default_factory=WordsSpec)
     audience: dict[str, AudienceSpec] = Field(default_factory=dict)
+    aliases: dict[str, dict[str, list[str]]] = Field(
+        default_factory=dict, description="field -> value -> phrases people use for it "
+                                          "('sci fi' for Sci-Fi); a value the catalog lacks is "
+                                          "ignored (counted in the import summary).")
     dialogues: DialoguesSpec | None = None
 
     @model_validator(mode="after")
@@ -385,6 +394,17 @@ class CatalogSpec(_Strict):
                 if f not in metas:
                     raise ValueError(f"audience.{a} names field '{f}', which no section "
                                      f"defines (have: {sorted(metas)})")
+        valued = sorted(n for n, m in metas.items() if m.kind not in ("text", "number"))
+        for fld, values in self.aliases.items():
+            if fld not in valued:
+                what = (f"'{fld}' is a {metas[fld].kind} field: no values to alias"
+                        if fld in metas else f"no section defines field '{fld}'")
+                raise ValueError(f"aliases.{fld}: {what} (fields with values: "
+                                 f"{valued or 'none'})")
+            for v, phrases in values.items():
+                for p in phrases:
+                    if not re.search(r"[^\W_]", p):
+                        raise ValueError(f"aliases.{fld}.{v}: phrase '{p}' has no word")
         return self
 
     def field_meta(self) -> dict[str, FieldMeta]:

@@ -7,13 +7,31 @@ each genre, so a model that learns anything beats chance and most-popular on the
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.catalog import Catalog, Interactions, ItemAttributes
+from recsys.catalog import Catalog, Interactions, ItemAttributes, Words
 
 GENRES = ["Action", "Comedy", "Drama", "Horror", "Sci-Fi", "Romance", "Animation", "Documentary"]
+MOVIE_SPEC = Path(__file__).resolve().parent.parent / "data" / "catalogs" / "movielens-small.toml"
+
+
+@lru_cache(maxsize=1)
+def movie_speech() -> dict[str, Any]:
+    """How people talk about MovieLens, whose genres these are: the filler and stop words and
+    the genre aliases of its spec (item words stay "item"); none without the spec."""
+    from recsys.importer import catalog_meta
+    from recsys.spec import load_spec
+
+    if not MOVIE_SPEC.is_file():
+        return {}
+    meta = catalog_meta(load_spec(MOVIE_SPEC))
+    w = meta["words"]
+    return {"words": Words(filler=w.filler, stop=w.stop), "aliases": meta["aliases"]}
 
 
 def make_catalog(n_users: int = 40, n_items: int = 60, per_user: int = 12, *,
@@ -67,4 +85,4 @@ def make_catalog(n_users: int = 40, n_items: int = 60, per_user: int = 12, *,
         },
         user_ids=[str(u + 1) for u in range(n_users)],
         interactions=Interactions(users, items, n_users, n_items, ratings=ratings,
-                                  timestamps=stamps))
+                                  timestamps=stamps), **movie_speech())

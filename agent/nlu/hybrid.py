@@ -26,7 +26,7 @@ def understand(text: str, lex: Lexicon, *, llm: ChatModel | None = None,
         shown: the items on screen (titles) or their count, so "the last one" resolves.
     """
     parse = extract(text, lex, shown=shown)
-    if llm is None or not _needs_llm(parse):
+    if llm is None or not _needs_llm(parse, lex):
         return parse.request
     try:
         guess = llm_extract(text, lex, llm, shown=shown)
@@ -37,13 +37,13 @@ def understand(text: str, lex: Lexicon, *, llm: ChatModel | None = None,
     return merge(parse, guess, text, years=lex.has_years)
 
 
-def _needs_llm(parse: Parse) -> bool:
+def _needs_llm(parse: Parse, lex: Lexicon) -> bool:
     """Ask the LLM only if the kind is unsure or content words were left unexplained."""
     if not parse.kind_sure:
         return True
     left = [w for i, w in enumerate(parse.words)
             if i not in parse.used and w not in COMMON and w not in TASK_WORDS
-            and w.isalpha() and len(w) > 3]
+            and w not in lex.filler and w.isalpha() and len(w) > 3]
     return bool(left) and parse.request.kind in ("recommend", "refine") \
         and not parse.request.free_text
 

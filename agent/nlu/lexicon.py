@@ -21,35 +21,13 @@ def wordset(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-# Generic English aliases of common genre names; used only for values the catalog has.
-GENRE_ALIASES: dict[str, list[str]] = {
-    "sci-fi": ["sci fi", "scifi", "science fiction", "sf", "sci-fi"],
-    "film-noir": ["film noir", "noir", "noirs", "film noirs"],
-    "children": ["kids", "kid", "children's", "childrens", "kids movie", "for children",
-                 "kids movies", "for kids", "child"],
-    "animation": ["animated", "cartoon", "cartoons", "anime"],
-    "documentary": ["documentaries", "docs", "doc", "docu"],
-    "comedy": ["comedies", "comedic"],
-    "romance": ["romantic", "romances", "love story", "love stories"],
-    "horror": ["horrors", "horror movie", "horror movies", "horror flick", "horror flicks"],
-    "thriller": ["thrillers"],
-    "mystery": ["mysteries", "whodunit", "whodunits"],
-    "western": ["westerns", "cowboy", "cowboys"],
-    "musical": ["musicals"],
-    "drama": ["dramas", "dramatic"],
-    "war": ["war movie", "war movies", "war films", "war film"],
-    "action": ["action packed", "action-packed"],
-    "fantasy": ["fantasies", "fantastical"],
-    "crime": ["crimes", "gangster", "gangsters"],
-    "adventure": ["adventures"],
-    "imax": ["imax"],
-}
 # Tags that are ordinary words of chat ("good", "love") would fire on nearly every message.
+# The catalog's own words join them: its words for its items ("movie", ``[words] item``,
+# ``items``, ``filler``) and its talk about them ("plot", ``[words] stop``).
 STOP_TAGS = wordset("""
-good bad love great best worst boring acting action story original long short movie
-film films movies fun entertaining interesting overrated underrated seen watched plot
-ending beautiful cool awesome excellent amazing nice stupid pretty dialogue music
-masterpiece favorite favourite recommend different same recommended watch again better
+good bad love great best worst boring original long short fun entertaining interesting
+overrated underrated seen beautiful cool awesome excellent amazing nice stupid pretty
+masterpiece favorite favourite recommend different same recommended again better
 """)
 # Common words: a title made only of these needs quotes, capitals or a year to count.
 COMMON = wordset("""
@@ -91,7 +69,10 @@ def tokens(text: str) -> list[str]:
 
 
 def _variants(phrase: str) -> set[str]:
-    """A phrase and its naive singular/plural forms (on the last word)."""
+    """A phrase and its naive singular/plural forms (on the last word): English, any domain
+    ("thriller" -> "thrillers"; a single word also "comedy" -> "comedies", as a longer
+    phrase so made up would outbid the words it holds: "best comedies" is no tag "best
+    comedy" but a wish for Comedy). Synonyms come from the spec."""
     base = normalize(phrase)
     out = {base}
     if not base:
@@ -102,6 +83,8 @@ def _variants(phrase: str) -> set[str]:
         out.add(base[:-1])
     elif base[-1].isalpha():
         out.add(base + ("es" if base.endswith(("x", "ch", "sh")) else "s"))
+        if len(base) > 3 and base[-1] == "y" and base[-2] not in "aeiou" and " " not in base:
+            out.add(base[:-1] + "ies")
     return out
 
 
@@ -158,7 +141,8 @@ class Lexicon:
     audiences: tuple[str, ...] = ()  # the catalog's audience rules ("child")
     people: dict[str, tuple[str, str]] = field(default_factory=dict)  # name -> (field, value)
     has_years: bool = True  # decades and years mean something in this catalog
-    filler: frozenset[str] = frozenset()  # the catalog's words for its items ("movie")
+    # the catalog's words for its items ("movie", "film"): its item, items and filler words
+    filler: frozenset[str] = frozenset()
     topic_words: frozenset[str] = frozenset()  # one-word keywords on >= 5 items (searchable)
     max_attr_len: int = 1
     max_title_len: int = 1
@@ -180,7 +164,9 @@ class Lexicon:
                                               declared.index(f) if f in declared else 99,
                                               len(fields[f])))
         lex.genre_field = order[0] if order and len(fields[order[0]]) <= 64 else None
-        filler = set(catalog.words.filler) | {"movie", "movies", "film", "films"}
+        words = catalog.words
+        filler = frozenset(normalize(w) for w in (words.item, words.items, *words.filler)) - {""}
+        stop = STOP_TAGS | filler | {normalize(w) for w in words.stop}
         # a tag that is a person's name ("jim carrey") names the person: the people field
         # has every film of theirs, the tag the few someone tagged so
         # (the tag wins where it marks more films than the person is in: "stephen king" tags
@@ -208,6 +194,7 @@ class Lexicon:
             # phrase ("fan", "country"), nor is "heist movie" beside "heist"
             least = {"keywords": 3, "people": 2}.get(kind, 1) if catalog.info(fname).side else 1
             side_kw = kind == "keywords" and catalog.info(fname).side
+            aliases = {v.casefold(): a for v, a in catalog.aliases.get(fname, {}).items()}
             exact: dict[str, str] = {}
             for j in ranked:
                 key = normalize(attr.values[j])
@@ -223,7 +210,7 @@ class Lexicon:
                         lex.attr_phrases.get(w, ("",))[0] == lex.genre_field
                         for w in key.split())):
                     continue
-                if key and (small or _useful_tag(key, decades=not has_years)):
+                if key and (small or _useful_tag(key, stop, decades=not has_years)):
                     exact.setdefault(key, attr.values[j])
             for key, value in exact.items():
                 if kind == "people" and key in people_field:
@@ -233,9 +220,8 @@ class Lexicon:
             # Plurals and aliases second, so a value that exists ("vampires") beats a variant.
             for key, value in exact.items():
                 phrases = _variants(key)
-                if small:
-                    for alias in GENRE_ALIASES.get(value.lower(), []):
-                        phrases |= _variants(alias) if " " not in alias else {normalize(alias)}
+                for alias in aliases.get(value.casefold(), ()):
+                    phrases |= _variants(alias) if " " not in alias else {normalize(alias)}
                 for p in phrases:
                     lex.attr_phrases.setdefault(p, (fname, value))
         lex.duration_field = next((f for f in catalog.numbers if (catalog.info(f).unit or "")
@@ -252,14 +238,14 @@ class Lexicon:
                 if counts[j] >= 2 and " " in key and counts[j] > films_in.get(key, 0):
                     lex.people[key], films_in[key] = (f, v), int(counts[j])
         lex.has_years = has_years
-        lex.filler = frozenset(catalog.words.filler)
+        lex.filler = filler
         topics = set()
         for f in catalog.fields_of_kind("keywords"):
             a = catalog.attributes[f]
             counts = np.diff(a.by_value.indptr)
             topics |= {normalize(v) for j, v in enumerate(a.values)
                        if counts[j] >= 5 and " " not in normalize(v)}
-        lex.topic_words = frozenset(t for t in topics if t and t not in STOP_TAGS)
+        lex.topic_words = frozenset(t for t in topics if t and t not in stop)
         n = catalog.n_items
         counts = np.bincount(catalog.interactions.items, minlength=n) if n else np.zeros(0)
         lex.popularity = counts.astype(np.float64)
@@ -271,6 +257,12 @@ class Lexicon:
         lex.max_attr_len = max((len(p.split()) for p in lex.attr_phrases), default=1)
         lex.max_title_len = min(12, max((len(p.split()) for p in forms), default=1))
         return lex
+
+    def items_pattern(self) -> str:
+        """A regex of the catalog's words for its items ("movies|movie|films|film"), for cue
+        patterns that name them ("movies like X"); one that never matches when none."""
+        words = sorted(self.filler, key=lambda w: (-len(w), w))
+        return "(?:" + "|".join(map(re.escape, words)) + ")" if words else "(?!)"
 
     def best_item(self, form: str, year: int | None = None) -> int | None:
         """The item a title form names: the one of ``year`` if given, else the most rated."""
@@ -322,12 +314,12 @@ class Lexicon:
         return self.titles[hit[0]] if hit else None
 
 
-def _useful_tag(key: str, decades: bool = False) -> bool:
-    """Tags worth matching as phrases: not chat words, not decades where years handle those
-    (``decades``: the catalog has no years, so "80s" may well be a tag)."""
+def _useful_tag(key: str, stop: frozenset[str] = STOP_TAGS, decades: bool = False) -> bool:
+    """Tags worth matching as phrases: not chat words (``stop``), not decades where years
+    handle those (``decades``: the catalog has no years, so "80s" may well be a tag)."""
     from recsys.describe import clean_tag
 
-    if key in STOP_TAGS or len(key) < 3 or key in COMMON or not clean_tag(key):
+    if key in stop or len(key) < 3 or key in COMMON or not clean_tag(key):
         return False  # "not seen", "dvd", "in netflix queue": about the tagger, not a wish
     if decades and re.fullmatch(r"\d0s|\d{2}0s", key):
         return True

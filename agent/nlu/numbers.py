@@ -15,7 +15,8 @@ NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seve
            "eight": 8, "nine": 9, "ten": 10}
 DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60,
                 "seventies": 70, "eighties": 80, "nineties": 90}
-ITEM_NOUNS = wordset("one movie film pick option suggestion recommendation title")
+# nouns for a shown item ("the last one"); the catalog's own ("movie") join them
+ITEM_NOUNS = wordset("one pick option suggestion recommendation title")
 
 
 def _decade(w: str) -> int | None:
@@ -96,7 +97,10 @@ def _set_range(req: Request, rel: str, lo: int, hi: int) -> None:
         req.year_min, req.year_max = lo, hi
 
 
-def refs(words: list[str], req: Request, used: set[int], n_shown: int | None) -> None:
+def refs(words: list[str], req: Request, used: set[int], n_shown: int | None,
+         nouns: frozenset[str] = ITEM_NOUNS) -> None:
+    """Shown items named by position ("number 2", "the first one", "the last movie");
+    ``nouns``: what an item may be called, the catalog's words for its items included."""
     n = len(words)
     for i, w in enumerate(words):
         if i in used:
@@ -108,12 +112,12 @@ def refs(words: list[str], req: Request, used: set[int], n_shown: int | None) ->
                                                             (w != "no" and nxt in NUMBERS)):
             ref = int(nxt) if nxt.isdigit() else NUMBERS[nxt]
             used.update({i, i + 1})
-        elif w in ORDINALS and (nxt in ITEM_NOUNS or prev == "the" or nxt in ("", ",")):
-            if w == "top" and nxt not in ITEM_NOUNS:
+        elif w in ORDINALS and (nxt in nouns or prev == "the" or nxt in ("", ",")):
+            if w == "top" and nxt not in nouns:
                 continue
             ref = ORDINALS[w]
             used.add(i)
-        elif w == "last" and (nxt in ITEM_NOUNS or (prev == "the" and nxt in ("", ","))):
+        elif w == "last" and (nxt in nouns or (prev == "the" and nxt in ("", ","))):
             ref = n_shown if n_shown else -1
             used.add(i)
         if ref is not None and ref != 0 and ref not in req.refs and (

@@ -28,8 +28,8 @@ NEG = wordset("no not nothing without none never avoid except skip exclude minus
                 "nor dont don't isn't aren't")
 # Words that may sit between a negation and what it negates ("no more horror or gore").
 NEG_FILLER = wordset("a an any the too or and nor more much very overly of kind kinds sort "
-                       "stuff really into with like want fan anything movies movies films please "
-                       "i im i'm am do does really any")
+                       "stuff really into with like want fan anything please i im i'm am do "
+                       "does really any")  # and the catalog's words for its items ("movies")
 SOFT = wordset("less more bit somewhat slightly fewer")
 # Comparatives that are soft wishes on their own ("but funnier", "something newer").
 COMPARATIVES = wordset("funnier scarier darker lighter newer older shorter longer happier "
@@ -49,9 +49,10 @@ FACT_RE = re.compile(r"\b(who (directed|stars|starred|is in|was in|plays|made|wr
                      r"who's in|what is .* about|what's .* about|tell me (more )?about|is .* rated|"
                      r"how old|runtime|is it (any )?(good|worth|scary|funny|sad|long|ok|okay)|"
                      r"is that (one )?(good|worth|scary|funny))\b")
-REC_RE = re.compile(r"\b(recommend|suggest|suggestion|show me|give me|find me|looking for|"
-                    r"want to watch|wanna watch|in the mood|something|anything|any good|"
-                    r"movie|movies|film|films|watch|what should|ideas|similar|like)\b")
+# ITEMS: the catalog's words for its items ("movie|movies|film", "artist|band"): see _cues
+REC_RE = (r"\b(recommend|suggest|suggestion|show me|give me|find me|looking for|"
+          r"want to watch|wanna watch|in the mood|something|anything|any good|"
+          r"ITEMS|watch|what should|ideas|similar|like)\b")
 REFINE_RE = re.compile(r"^(no|nah|hmm|actually|but|and|what about|how about|ok but|okay but|"
                        r"instead|only|just|make it|now)\b|\b(instead|rather|something else|"
                        r"other than|different|fewer|any others|more like|another one|"
@@ -127,15 +128,17 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
     audience(norm, lex, req)
     if lex.has_years:  # a music catalog without years: "80s" is a tag, not a filter
         years(words, req, used)
-    refs(words, req, used, n_shown)
+    refs(words, req, used, n_shown, ITEM_NOUNS | lex.filler)
     soft = _soft(words, used) + _too(words, used, lex)
     _attributes(words, lex, req, used)
     soft += _topics(words, used)
     _feedback(words, req, title_at, {i for i, t in enumerate(toks) if t.sentence_start
-                                     and i > 0 and toks[i - 1].low not in ("#", ",")})
+                                     and i > 0 and toks[i - 1].low not in ("#", ",")},
+              ITEM_NOUNS | lex.filler)
     if soft:
         req.free_text = "; ".join(soft)
-    kind, sure = _kind(normalize(text), words, req)
+    cues = _cues(lex)
+    kind, sure = _kind(normalize(text), words, req, cues)
     if m := _SWAP_N.match(normalize(text)):
         # "swap 3", "drop number 2": a list edit of one position
         n = int(m.group(2)) if m.group(2).isdigit() else NUMBERS.get(m.group(2), 0)
@@ -143,8 +146,8 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
             req.refs, kind, sure = [n], "refine", True
     if kind == "recommend" and not req.titles and not req.year_min and not req.year_max \
             and not req.exclude and not req.ranges and not req.audience \
-            and (CHAT_RE.search(normalize(text)) or _CHAT_TURN.search(normalize(text))) \
-            and not REC_RE.search(normalize(text)) \
+            and (CHAT_RE.search(normalize(text)) or cues.chat_turn.search(normalize(text))) \
+            and not cues.rec.search(normalize(text)) \
             and all(f != lex.genre_field for f in req.include):
         # "Hope you're well": a greeting whose words happen to be tags
         req.include, kind, sure = {}, "chitchat", True
@@ -164,12 +167,11 @@ def extract(text: str, lex: Lexicon, *, shown: int | list[str] | None = None) ->
 
 
 # Words of the request itself, not of its content: leaving them unexplained is fine (the
-# hybrid asks the LLM only about other words).
+# hybrid asks the LLM only about other words); so are the catalog's words for its items.
 TASK_WORDS = wordset("""hours hour minutes minute long short recommend recommends recommendation
 recommendations recomend suggest suggestion suggestions similar looking watch watching tonight
 early late mid between released made only instead rather prefer else maybe actually ones
-something anything please mood feel films movies movie film flick flicks ideally kinda sure
-want would could should""")
+something anything please mood feel ideally kinda sure want would could should""")
 # ... and, for handing unread words to the search, chat words that carry no wish either
 REQUEST_WORDS = TASK_WORDS | wordset("""really think thinking another kind type sort stuff
 things thing great good cool nice awesome interesting favorite favourite enjoy enjoyed love
@@ -313,7 +315,7 @@ def _title_evidence(toks: list[_Tok], s: int, size: int, form: str, lex: Lexicon
     return (capitalised and not span[0].sentence_start) or cue
 
 
-_NOUNS = ITEM_NOUNS | wordset("movies films flicks shows ones")
+_NOUNS = ITEM_NOUNS | wordset("shows ones")  # and the catalog's words for its items
 _CONNECTORS = wordset("of the a an and in on to for at")
 
 
@@ -353,7 +355,7 @@ def _fuzzy_titles(toks: list[_Tok], lex: Lexicon, req: Request, used: set[int],
             form = " ".join(words[s:s + size])
             if all(w in COMMON for w in form.split()) or any(c.isdigit() for c in form):
                 continue
-            if all(w in COMMON or w in lex.attr_phrases or w in _NOUNS
+            if all(w in COMMON or w in lex.attr_phrases or w in _NOUNS or w in lex.filler
                    for w in form.split()) and not toks[s].raw[:1].isupper():
                 continue  # "scary movies" is a wish, not a misspelt "Scary Movie"
             hit = fuzzy_title(lex, form)
@@ -487,7 +489,7 @@ def _attributes(words: list[str], lex: Lexicon, req: Request, used: set[int]) ->
     spans += _fuzzy_attributes(words, lex, used)
     spans += _fuzzy_people(words, lex, used)
     for sp in sorted(spans, key=lambda x: x.start):
-        slot = "exclude" if _negated(words, sp.start, spans) else "include"
+        slot = "exclude" if _negated(words, sp.start, spans, lex.filler) else "include"
         req.add(slot, sp.field, sp.value)
 
 
@@ -557,8 +559,10 @@ def _use_phrase(words: list[str], phrase: str, used: set[int]) -> None:
             return
 
 
-def _negated(words: list[str], start: int, spans: list[Span]) -> bool:
-    """Is the value at ``start`` under a negation earlier in its clause?"""
+def _negated(words: list[str], start: int, spans: list[Span],
+             filler: frozenset[str] = frozenset()) -> bool:
+    """Is the value at ``start`` under a negation earlier in its clause? ``filler``: the
+    catalog's words for its items, which may sit between ("no movies with gore")."""
     covered = {i for sp in spans for i in range(sp.start, sp.end)}
     i = start - 1
     while i >= 0 and start - i <= 6:
@@ -571,7 +575,7 @@ def _negated(words: list[str], start: int, spans: list[Span]) -> bool:
             return True
         if w in ("like", "want") and i > 0 and words[i - 1] in ("dont", "don't", "not", "t"):
             return True
-        if w in NEG_FILLER or i in covered or w == ",":
+        if w in NEG_FILLER or w in filler or i in covered or w == ",":
             if w == "," and not (i > 0 and (i - 1) in covered):
                 return False
             i -= 1
@@ -584,7 +588,8 @@ def _negated(words: list[str], start: int, spans: list[Span]) -> bool:
 
 
 def _feedback(words: list[str], req: Request, title_at: dict[int, str],
-              starts: set[int] | frozenset[int] = frozenset()) -> None:
+              starts: set[int] | frozenset[int] = frozenset(),
+              nouns: frozenset[str] = ITEM_NOUNS) -> None:
     """Sentiment about shown items (by position) or named titles, clause by clause
     (a clause ends at a comma, "but", or a sentence end)."""
     clauses: list[list[str]] = [[]]
@@ -604,7 +609,7 @@ def _feedback(words: list[str], req: Request, title_at: dict[int, str],
     refs = iter(req.refs)
     ref_by_clause: list[list[int]] = []
     for c in clauses:
-        k = sum(1 for j, w in enumerate(c) if _is_ref_word(c, j))
+        k = sum(1 for j, w in enumerate(c) if _is_ref_word(c, j, nouns))
         ref_by_clause.append([r for _, r in zip(range(k), refs, strict=False)])
     for c, crefs, ctitles in zip(clauses, ref_by_clause, clause_titles, strict=True):
         label = _sentiment(c, bool(crefs or ctitles))
@@ -619,15 +624,15 @@ def _feedback(words: list[str], req: Request, title_at: dict[int, str],
             req.feedback.setdefault("0", label)
 
 
-def _is_ref_word(c: list[str], j: int) -> bool:
+def _is_ref_word(c: list[str], j: int, nouns: frozenset[str] = ITEM_NOUNS) -> bool:
     w = c[j]
     nxt = c[j + 1] if j + 1 < len(c) else ""
     prev = c[j - 1] if j > 0 else ""
     if w in ("#", "number", "option", "num") and (nxt.isdigit() or nxt in NUMBERS):
         return True
-    if w in ORDINALS and (nxt in ITEM_NOUNS or prev == "the" or nxt == ""):
-        return w != "top" or nxt in ITEM_NOUNS
-    return w == "last" and (nxt in ITEM_NOUNS or (prev == "the" and nxt == ""))
+    if w in ORDINALS and (nxt in nouns or prev == "the" or nxt == ""):
+        return w != "top" or nxt in nouns
+    return w == "last" and (nxt in nouns or (prev == "the" and nxt == ""))
 
 
 NOT_SEEN = re.compile(r"\b(haven't|havent|have not|never|not|didn't|didnt|did not|hasn't|"
@@ -683,12 +688,19 @@ def _positive(c: list[str]) -> bool:
 
 
 # Said to the other side of a conversation, not a request: thanks, plans, questions back.
-_CHAT_TURN = re.compile(r"\b(thank|thanks|thx|check (it|that|them|those|these|this) out|"
-                        r"i will (watch|check|see|look)|i'll (have to )?(watch|check|see|look)|"
-                        r"will (definitely )?(do that|watch|check)|what kind of (movies|films) "
-                        r"do you|do you like|what about you|and you\b|have a (good|great|nice))")
-_OPEN = re.compile(r"^(whatever|anything|everything|any|anything really|i'?m open( to)?"
-                   r"( anything| any( movie| option)?)?|surprise me)\b")
+_CHAT_TURN = (r"\b(thank|thanks|thx|check (it|that|them|those|these|this) out|"
+              r"i will (watch|check|see|look)|i'll (have to )?(watch|check|see|look)|"
+              r"will (definitely )?(do that|watch|check)|what kind of ITEMS "
+              r"do you|do you like|what about you|and you\b|have a (good|great|nice))")
+_OPEN = (r"^(whatever|anything|everything|any|anything really|i'?m open( to)?"
+         r"( anything| any( ITEMS| option)?)?|surprise me)\b")
+_ASKS = (r"\b(recommend|suggest|suggestions?|looking for|something|anything|any "
+         r"(good )?(ITEMS|ideas)|what should|can you|could you|give me|"
+         r"show me|ITEMS like|similar|what else|anything else|what "
+         r"other|others like|more like)\b")
+_MORE_LIKE = (r"\b(more like|something|another|recommend|similar|"
+              r"show me|give me|instead|what else|ITEMS like|"
+              r"ones like|things like|stuff like)\b")
 _MORE_Q = re.compile(r"\b(what else|anything else|any others?|any more|think of more|"
                      r"something else|more like (that|this|those|these|them))\b")
 _LIKE_STATEMENT = re.compile(r"^(i|we)( \w+)? (like|love|loved|liked|enjoyed|adore)\b")
@@ -696,23 +708,42 @@ _HEARD = re.compile(r"\b(heard|hear) (it|that|this|that one|it's|its|is)\b|^no,?
                     r"|^(no,? )?i (haven't|havent|have not|never)\b")
 
 
-def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
+@dataclass(frozen=True)
+class _Cues:
+    """The cue patterns, with the catalog's words for its items where they name them
+    ("movies like X" on MovieLens is "artists like X" on Last.fm)."""
+
+    rec: re.Pattern[str]
+    chat_turn: re.Pattern[str]
+    open: re.Pattern[str]
+    asks: re.Pattern[str]
+    more_like: re.Pattern[str]
+
+
+def _cues(lex: Lexicon) -> _Cues:
+    cues = lex.__dict__.get("_cues")
+    if cues is None:  # built once per lexicon
+        items = lex.items_pattern()
+        cues = lex.__dict__["_cues"] = _Cues(*(
+            re.compile(p.replace("ITEMS", items))
+            for p in (REC_RE, _CHAT_TURN, _OPEN, _ASKS, _MORE_LIKE)))
+    return cues
+
+
+def _kind(norm: str, words: list[str], req: Request, cues: _Cues) -> tuple[str, bool]:
     """Turn kind by cue words; the bool says whether the rules are confident."""
     has_slots = bool(req.include or req.exclude or req.year_min or req.year_max or req.titles
                      or req.ranges or req.audience)
-    asks = re.search(r"\b(recommend|suggest|suggestions?|looking for|something|anything|any "
-                     r"(good )?(movies?|films?|ideas)|what should|can you|could you|give me|"
-                     r"show me|movies like|films like|similar|what else|anything else|what "
-                     r"other|others like|more like)\b", norm)
+    asks = cues.asks.search(norm)
     if _MORE_Q.search(norm) and not (has_slots or req.refs or req.feedback):
         return "refine", True  # "can you think of more?": more of the same
     if not asks and not req.include and not req.exclude and not req.year_min \
             and not req.year_max and not req.ranges and not req.audience:
-        if _CHAT_TURN.search(norm) and not req.titles:
+        if cues.chat_turn.search(norm) and not req.titles:
             return "chitchat", True
         if _MORE_Q.search(norm) and not req.titles:
             return "refine", True
-        if _OPEN.match(norm) and len(words) <= 6:
+        if cues.open.match(norm) and len(words) <= 6:
             return "recommend", True  # "whatever", "I'm open to anything": no wish yet
         if _HEARD.search(norm) or NOT_SEEN.search(norm):
             return "feedback", True  # "I haven't seen it but heard it is good"
@@ -727,10 +758,8 @@ def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
                                                  "what tags", "how is", "what about"))
                                 and (req.titles or req.refs) and not clause):
         return "fact", True
-    rec_cue = bool(REC_RE.search(norm)) or "more" in words
-    if req.feedback and not re.search(r"\b(more like|something|another|recommend|similar|"
-                                      r"show me|give me|instead|what else|movies like|"
-                                      r"films like|ones like|things like|stuff like)\b", norm):
+    rec_cue = bool(cues.rec.search(norm)) or "more" in words
+    if req.feedback and not cues.more_like.search(norm):
         return "feedback", True
     # "no, ..." rejects the last list; "no musicals" is a fresh constraint.
     rejects = len(words) > 1 and words[0] in ("no", "nah") and words[1] == ","
@@ -738,7 +767,7 @@ def _kind(norm: str, words: list[str], req: Request) -> tuple[str, bool]:
     if req.refs or refine_cue or rejects or (req.free_text and not has_slots):
         return "refine", has_slots or bool(req.refs) or bool(req.free_text)
     if has_slots or rec_cue:
-        return "recommend", has_slots or bool(REC_RE.search(norm))
+        return "recommend", has_slots or bool(cues.rec.search(norm))
     if CHAT_RE.search(norm) or not norm:
         return "chitchat", True
     return "chitchat", False

@@ -39,6 +39,9 @@ column = "genres"
 split = "|"
 ignore = ["(no genres listed)"]
 
+[aliases.genre]
+"Sci-Fi" = ["sci fi", "science fiction"]
+
 [[attributes]]
 field = "tag"
 file = "tags.csv"

@@ -408,6 +408,17 @@ def test_words_and_labels_kept(tmp_path: Path, settings: Settings) -> None:
     assert cat.info("tag").label == "tagged"
 
 
+def test_aliases_read_back_and_one_for_a_missing_value_counted(tmp_path: Path,
+                                                              settings: Settings) -> None:
+    body = TAGGED_SPEC + '[words]\nstop = ["song"]\n[aliases.tag]\ngrunge = ["seattle sound"]\n' \
+        '"Hip-Hop" = ["hiphop"]\n'
+    r, cat = imported(settings, lastfm(tmp_path, body))
+    assert cat.aliases == {"tag": {"grunge": ("seattle sound",), "Hip-Hop": ("hiphop",)}}
+    assert cat.words.stop == ("song",)
+    # the data decides which values exist: no artist is tagged hip-hop, so that one is ignored
+    assert r.skipped["aliases.tag"] == {"aliases of a value the catalog lacks (ignored)": 1}
+
+
 # ---------------------------------------------------------------- side data
 
 
@@ -646,6 +657,16 @@ def test_file_from_another_known_dataset(tmp_path: Path, settings: Settings,
      "words.year"),
     ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n[users]\nfile = "u.csv"\nid = "id"\n',
      "users.attributes"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n[items.attributes.genre]\ncolumn = "g"\n'
+     '[aliases.mood]\nDark = ["grim"]\n',
+     "aliases.mood: no section defines field 'mood' (fields with values: ['genre'])"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n'
+     '[items.attributes.runtime]\ncolumn = "r"\nkind = "number"\n[aliases.runtime]\n"90" = ["x"]\n',
+     "aliases.runtime: 'runtime' is a number field: no values to alias"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n[items.attributes.genre]\ncolumn = "g"\n'
+     '[aliases.genre]\nDrama = ["--"]\n', "aliases.genre.Drama: phrase '--' has no word"),
+    ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n[items.attributes.genre]\ncolumn = "g"\n'
+     '[aliases.genre]\nDrama = "dramatic"\n', "aliases.genre.Drama: Input should be a valid list"),
     ('[items]\nfile = "a.csv"\nid = "id"\ntitle = "t"\n'
      '[[joins]]\nfile = "b.csv"\nkey = "k"\nmatch = { title = "t" }\n[joins.fields]\n'
      'x = { column = "x" }\n', "joins.0: Value error, give either key = '<column>' or match"),

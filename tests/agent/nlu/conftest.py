@@ -8,6 +8,7 @@ import scipy.sparse as sp
 
 from agent.nlu.lexicon import Lexicon
 from recsys.catalog import Catalog, Interactions, ItemAttributes
+from recsys.synthetic import movie_speech
 
 GENRES = ["Action", "Animation", "Children", "Comedy", "Documentary", "Drama", "Film-Noir",
           "Horror", "Romance", "Sci-Fi", "Thriller", "Western"]
@@ -37,7 +38,8 @@ FILMS = [
 
 
 def film_catalog() -> Catalog:
-    """18 films; ratings counts set popularity (The Thing 1982 beats 1951)."""
+    """18 films; ratings counts set popularity (The Thing 1982 beats 1951); people talk about
+    them as about MovieLens (its spec's filler words and genre aliases)."""
     n = len(FILMS)
 
     def matrix(vocab: list[str], col: int) -> sp.csr_matrix:
@@ -60,7 +62,7 @@ def film_catalog() -> Catalog:
         attributes={"genre": ItemAttributes("genre", GENRES, matrix(GENRES, 1)),
                     "tag": ItemAttributes("tag", TAGS, matrix(TAGS, 2))},
         user_ids=[str(u) for u in range(60)],
-        interactions=Interactions(users, items, 60, n))
+        interactions=Interactions(users, items, 60, n), **movie_speech())
 
 
 @pytest.fixture(scope="session")
