@@ -72,8 +72,11 @@ def filter_items(engine: Engine, catalog: str, *, include: FieldValues | None = 
         stmt = _statement(conn, catalog, n_items, inc, exc, year_min, year_max,
                           None if big_within else within_arr, None if big_skip else skip,
                           None if post else limit, dict(ranges or {}))
-        rows = conn.execute(stmt).scalars().all()
-    out = np.fromiter(rows, dtype=np.int64, count=len(rows))
+        result = conn.execute(stmt)
+        # the driver's own tuples: SQLAlchemy's row objects cost twice the fetch on long lists
+        rows = result.cursor.fetchall() if result.cursor is not None else []
+        result.close()
+    out = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     if post:
         if within_arr is not None and big_within:
             out = out[np.isin(out, within_arr, assume_unique=True)]
@@ -113,7 +116,11 @@ def _statement(conn: Connection, catalog: str, n_items: int, inc: dict[str, list
         conds = [it.c.catalog == catalog]
         if years:
             year = it.c.year
-            if limit is not None and within is None:
+            if within is not None:
+                # the short list drives (a primary-key lookup each): left to itself SQLite
+                # scans the year index instead, a third of a 1M catalog for "after 2000"
+                year = year + literal_column("0")
+            elif limit is not None:
                 # walking items in index order reads about limit * n / R rows before it has
                 # ``limit``, the year index reads the R rows in range: for a wide range walk
                 # (``+ 0`` keeps the year index out of the plan)

@@ -15,6 +15,7 @@ opening candidates): content alone 5.5% / 38.8%; ALS alone 3.5% / 34.9%; social 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Self
@@ -25,6 +26,11 @@ import scipy.sparse as sp
 from recsys.graph import FRIEND, CatalogGraph
 
 PARTS = ("content", "collab", "social", "popularity", "cold")
+# users x items up to this many cells: every user's scores are built once (a row lookup per
+# turn, ~100x cheaper than recombining the parts); above it (100k users x 1M items would be
+# 400 GB) a user's row is built when asked, and the last few are kept
+DENSE_MAX_CELLS = 50_000_000
+ROWS_KEPT = 32
 
 
 @dataclass
@@ -75,13 +81,24 @@ class HybridScorer:
 
     def __init__(self, config: HybridConfig | None = None) -> None:
         self.config = config or HybridConfig()
-        self._content = np.empty((0, 0), np.float32)  # (U, I) cosine
+        self._profiles: sp.csr_matrix | None = None  # (U, A) centroid of liked items
+        self._xt: sp.csr_matrix | None = None  # (A, I) TF-IDF item vectors, by attribute
         self._uf = np.empty((0, 0), np.float32)  # (U, d) collaborative user factors
         self._if = np.empty((0, 0), np.float32)  # (I, d) item factors
         self._social: sp.csr_matrix | None = None  # (U, I) log(1 + friends liking)
         self._item = np.empty((0, 2), np.float32)  # (I, 2) popularity, cold
         self._seen: sp.csr_matrix | None = None
-        self._scores = np.empty((0, 0), np.float32)  # (U, I) weighted sum, built once
+        self._scores: np.ndarray | None = None  # (U, I) weighted sum, when small enough
+        self._rows: dict[int, np.ndarray] = {}  # user -> scores, newest last (large catalogs)
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        # sent to worker processes (a process pool, Ray): a lock does not travel
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
 
     @property
     def is_fitted(self) -> bool:
@@ -91,23 +108,35 @@ class HybridScorer:
         """Fit every part on the graph's likes (its training split) and item attributes."""
         mats = graph.matrices
         ui = mats.user_item
-        self._content = self._fit_content(mats.item_attr, ui)
+        self._profiles, self._xt = self._fit_content(mats.item_attr, ui)
         self._uf, self._if = self._fit_collab(ui, progress)
         self._social = self._fit_social(graph, ui)
         pop = np.asarray(ui.sum(axis=0), dtype=np.float32).ravel()
         self._item = np.stack([np.log1p(pop), (pop == 0).astype(np.float32)], axis=1)
         self._seen = ui
-        self._scores = self._all_scores()
+        self._build()
         return self
 
+    def _build(self) -> None:
+        assert self._seen is not None
+        self._rows = {}
+        small = self._seen.shape[0] * self._seen.shape[1] <= DENSE_MAX_CELLS
+        self._scores = self._all_scores() if small else None
+
     @staticmethod
-    def _fit_content(item_attr: sp.csr_matrix, ui: sp.csr_matrix) -> np.ndarray:
+    def _fit_content(item_attr: sp.csr_matrix, ui: sp.csr_matrix
+                     ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         n_items = item_attr.shape[0]
         df = np.asarray((item_attr > 0).sum(axis=0), dtype=np.float32).ravel()
         idf = np.log((n_items + 1.0) / (df + 1.0)) + 1.0
         x = _row_normalise(sp.csr_matrix(item_attr @ sp.diags(idf.astype(np.float32))))
         profiles = _row_normalise(sp.csr_matrix(ui @ x))  # (U, A) centroid of liked items
-        return np.asarray((profiles @ x.T).todense(), dtype=np.float32)
+        return profiles, sp.csr_matrix(x.T, dtype=np.float32)
+
+    def _content(self, users: np.ndarray | slice) -> np.ndarray:
+        """(len(users), I) cosine of each item to the users' liked-item centroids."""
+        assert self._profiles is not None and self._xt is not None
+        return np.asarray((self._profiles[users] @ self._xt).toarray(), dtype=np.float32)
 
     def _fit_collab(self, ui: sp.csr_matrix, progress: bool | None
                     ) -> tuple[np.ndarray, np.ndarray]:
@@ -150,18 +179,24 @@ class HybridScorer:
         social = self._social[user].toarray().ravel()[idx]  # type: ignore[index]
         collab = self._if[idx] @ self._uf[user]
         item = self._item[idx]
-        return np.column_stack([self._content[user, idx], collab, social, item[:, 0], item[:, 1]])
+        content = self._content(np.array([user]))[0, idx]
+        return np.column_stack([content, collab, social, item[:, 0], item[:, 1]])
 
     def _all_scores(self) -> np.ndarray:
         """(U, I) scores of every user: a conversation reads its user's row every turn, and
         one dense row lookup is ~100x cheaper than recombining the parts (measured)."""
-        w = self.config.weights()
-        out = w[0] * self._content
-        out += w[1] * (self._uf @ self._if.T)
+        assert self._seen is not None
+        return self._rows_of(np.arange(self._seen.shape[0]))
+
+    def _rows_of(self, users: np.ndarray) -> np.ndarray:
+        """(len(users), I) weighted scores of these users."""
         assert self._social is not None and self._seen is not None
-        out += w[2] * self._social.toarray()
+        w = self.config.weights()
+        out = w[0] * self._content(users)
+        out += w[1] * (self._uf[users] @ self._if.T)
+        out += w[2] * self._social[users].toarray()
         out += (self._item @ w[3:5])[None, :]
-        seen = self._seen.tocoo()
+        seen = self._seen[users].tocoo()
         out[seen.row, seen.col] += self.config.seen
         return out.astype(np.float32, copy=False)
 
@@ -169,7 +204,17 @@ class HybridScorer:
         """Hybrid score of every item for ``user`` (a read-only row; copy to modify)."""
         if self._seen is None:
             raise ValueError("HybridScorer is not fitted; call fit(graph) first")
-        row = self._scores[user]
+        if self._scores is not None:
+            row = self._scores[user]
+        else:  # a large catalog: built when asked, the last few kept (a chat asks each turn)
+            with self._lock:  # turns of several chats run in threads
+                row = self._rows.pop(user, None)
+            if row is None:
+                row = self._rows_of(np.array([user]))[0]
+            with self._lock:
+                self._rows[user] = row
+                while len(self._rows) > ROWS_KEPT:
+                    self._rows.pop(next(iter(self._rows)))
         row.flags.writeable = False
         return row
 
@@ -182,6 +227,7 @@ class HybridScorer:
     def with_config(self, config: HybridConfig) -> HybridScorer:
         """A scorer sharing the fitted parts with other weights (tuning without refitting)."""
         other = HybridScorer(config)
-        other.__dict__.update({k: v for k, v in self.__dict__.items() if k != "config"})
-        other._scores = other._all_scores()
+        other.__dict__.update({k: v for k, v in self.__dict__.items()
+                               if k not in ("config", "_lock")})
+        other._build()
         return other

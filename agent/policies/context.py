@@ -63,6 +63,20 @@ class PolicyContext:
         pos[pos == len(having)] = 0
         return having[pos] == items if len(having) else np.zeros(len(items), dtype=bool)
 
+    @cached_property
+    def attribute_counts(self) -> np.ndarray:
+        """(A,) how many items have each attribute."""
+        return np.bincount(self.mats.item_attr.indices,
+                           minlength=self.mats.item_attr.shape[1]).astype(np.float64)
+
+    def uniform_mass(self, left_out: np.ndarray) -> tuple[np.ndarray, int]:
+        """``attribute_mass`` of every item but ``left_out`` (sorted, unique), each weighing
+        1/their number, and that number: from counts kept once, not a pass over 1M items."""
+        gone = self.mats.item_attr[left_out]
+        counts = self.attribute_counts - np.bincount(gone.indices, minlength=gone.shape[1])
+        left = self.n_items - len(left_out)
+        return counts / max(left, 1), left
+
     def attribute_mass(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """(A,) summed ``weights`` of ``items`` per attribute; nonzero = reachable attribute."""
         sub = self.mats.item_attr[items]

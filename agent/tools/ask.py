@@ -40,17 +40,25 @@ class AskAttribute(Tool):
         cand = ctx.bus.sorted_items()
         if cand is None:
             cand = state.candidates
-        cand = np.setdiff1d(cand, ctx.shown_or_rejected()).astype(np.int32)
-        if not len(cand):
-            return {"candidates": 0, "field": None, "value": None}
-        if ctx.user is None:
-            # a new user: no preference scores, every candidate equally likely
-            items = cand
-            p = np.full(len(items), 1.0 / max(len(items), 1))
+        gone = ctx.shown_or_rejected()
+        items: np.ndarray | None = None
+        if ctx.user is None and len(cand) == n and ctx.bus.deferred is None:
+            # a new user and the whole catalog: every item equally likely, the mass from
+            # counts (a pass over 1M candidates would cost the whole turn's budget)
+            mass, left = pctx.uniform_mass(gone)
         else:
-            items, p = GraphPolicy(pctx).belief(replace(state, user=ctx.user, candidates=cand))
-        out: dict[str, Any] = {"candidates": len(items), "field": None, "value": None}
-        mass = pctx.attribute_mass(items, p)
+            items = np.setdiff1d(cand, gone).astype(np.int32)
+            if not len(items):
+                return {"candidates": 0, "field": None, "value": None}
+            if ctx.user is None:  # a new user: every candidate equally likely
+                p = np.full(len(items), 1.0 / max(len(items), 1))
+            else:
+                items, p = GraphPolicy(pctx).belief(replace(state, user=ctx.user,
+                                                            candidates=items))
+            mass, left = pctx.attribute_mass(items, p), len(items)
+        if not left:
+            return {"candidates": 0, "field": None, "value": None}
+        out: dict[str, Any] = {"candidates": left, "field": None, "value": None}
         if state.asked:
             mass[pctx.cols(a for a in state.asked if a in pctx.mats.attr_index)] = 0.0
         allowed = np.array([a[0] in fields for a in pctx.mats.attributes], dtype=bool)
@@ -59,7 +67,8 @@ class AskAttribute(Tool):
         if gain[best] < 1e-6:  # every remaining question has a foregone answer
             return out
         fld, value = pctx.mats.attributes[best]
-        having = int(pctx.has(items, (fld, value)).sum())
+        having = int(round(mass[best] * left)) if items is None else \
+            int(pctx.has(items, (fld, value)).sum())
         out.update(field=fld, value=value, yes_probability=round(float(mass[best]), 4),
-                   split={"with": having, "without": len(items) - having})
+                   split={"with": having, "without": left - having})
         return out

@@ -39,12 +39,55 @@ class BusStep:
     error: str | None = None
 
 
+CHECK_CHUNK = 1_000  # ids per check: a list this short drives the SQL (recsys.filters)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A hard filter too broad to list ("anything after 2000" passes a third of a 1M-item
+    catalog: listing it through SQL would cost a second). The tool that ranks the whole
+    catalog next checks its best items against it instead, in SQL, fetching more until
+    enough pass: the same result as listing first, at the cost of a short list."""
+
+    check: Callable[[np.ndarray], np.ndarray]  # ids -> the ones that pass (any order)
+    at_least: int  # items known to pass (the probe stopped counting there)
+
+    def best(self, n: int, ranked: Callable[[int], tuple[np.ndarray, np.ndarray]]
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``n`` items of ``ranked(k)`` (ids, scores; best first; fewer than k
+        when the ranking runs out) that pass. The ranking is asked once for a long list and
+        checked a window at a time, the window widening eightfold until enough pass; it is
+        asked again, longer, only when the list is used up."""
+        k = max(8 * n, 256)
+        fetched = -1
+        ids = scores = np.empty(0)
+        passed: set[int] = set()
+        checked = 0
+        while True:
+            if k > len(ids) and len(ids) == fetched or fetched < 0:
+                fetched = max(16 * k, 4096)
+                ids, scores = ranked(fetched)
+                ids = np.asarray(ids, np.int64)
+            for s in range(checked, min(k, len(ids)), CHECK_CHUNK):  # short lists: quick probes
+                chunk = ids[s:min(s + CHECK_CHUNK, k, len(ids))]
+                passed.update(np.asarray(self.check(chunk), np.int64).tolist())
+                checked = s + len(chunk)
+            window = ids[:checked]
+            ok = np.fromiter((i in passed for i in window.tolist()), bool, len(window))
+            if ok.sum() >= n or (checked >= len(ids) and len(ids) < fetched):
+                return window[ok][:n], np.asarray(scores)[:checked][ok][:n]
+            k *= 8
+
+
 @dataclass
 class CandidateBus:
     """Candidate items (dense indices, in the order the last tool ranked them) and a log."""
 
     items: np.ndarray | None = None  # None = every item of the catalog
     log: list[BusStep] = field(default_factory=list)
+    # a filter too broad to list, checked by the next tool that ranks the whole catalog;
+    # only while ``items`` is None (a tool that sets items from it has applied it)
+    deferred: Deferred | None = None
 
     @property
     def size(self) -> int | None:
@@ -55,6 +98,7 @@ class CandidateBus:
         arr = np.asarray(items, dtype=np.int64).reshape(-1)
         _, first = np.unique(arr, return_index=True)
         self.items = arr[np.sort(first)].astype(np.int32)
+        self.deferred = None
 
     def sorted_items(self) -> np.ndarray | None:
         """The candidates in index order (what SQL filters and policies expect), or None."""
@@ -68,6 +112,7 @@ class CandidateBus:
     def new_turn(self) -> None:
         """Forget the candidates and the log: each turn starts from the whole catalog."""
         self.items = None
+        self.deferred = None
         self.log = []
 
     def summary(self) -> list[dict[str, Any]]:
@@ -153,6 +198,12 @@ class ToolContext:
         self.model(), self.popular(), self.semantic_index(), self.policy()
         self.session_ranker()
         self.semantic_index().encoder.encode(["warm up"], progress=False)  # query encoder now
+        from agent.tools import available_tools
+        from agent.tools.items import title_indexes
+
+        available_tools()  # the tools and their argument schemas
+        title_indexes(self.catalog)
+        _ = self.catalog.item_index  # a dict of every id: 1.6 s at 1M items
         return self
 
     def graph(self) -> CatalogGraph:

@@ -7,10 +7,13 @@ from typing import Any
 import numpy as np
 
 from agent.tools.base import Tool, ToolError
-from agent.tools.bus import ToolContext
+from agent.tools.bus import Deferred, ToolContext
 from agent.tools.items import MAX_SHOWN, as_ids, cards, resolve_items
 from recsys.catalog import Catalog
 
+# a condition passing more items than this is not listed: the next ranking checks its best
+# items against it in SQL (a list this long costs a few ms; a third of 1M items, a second)
+LIST_MAX = 2_000
 _VALUES = {"type": "object", "additionalProperties": {"type": "array",
                                                        "items": {"type": "string"}}}
 
@@ -91,19 +94,42 @@ class FilterItems(Tool):
             if a is not None and b is not None and a > b:
                 raise ToolError(f"filter_items: ranges: {fld} lowest {a} is above highest {b}")
             ranges[fld] = (a, b)
-        within = ctx.bus.sorted_items()
+        suits = None
         if args.get("audience"):
             from recsys.audience import suitable
             from recsys.errors import UnknownNameError
 
             try:
-                ok = np.flatnonzero(suitable(cat, str(args["audience"])))
+                suits = suitable(cat, str(args["audience"]))
             except UnknownNameError as e:
                 raise ToolError(f"filter_items: audience: {e}") from None
-            within = ok if within is None else np.intersect1d(within, ok)
-        found = filter_items(ctx.db(), cat.name, include=inc, exclude=exc, year_min=lo,
-                             year_max=hi, within=as_ids(within),
-                             exclude_items=as_ids(skip), ranges=ranges)
+        db, within, prev = ctx.db(), ctx.bus.sorted_items(), ctx.bus.deferred
+
+        def sql(ids: np.ndarray | None, limit: int | None = None) -> np.ndarray:
+            return filter_items(db, cat.name, include=inc, exclude=exc, year_min=lo,
+                                year_max=hi, within=as_ids(ids), exclude_items=as_ids(skip),
+                                ranges=ranges, limit=limit)
+
+        def suited(ids: np.ndarray) -> np.ndarray:
+            return ids if suits is None else ids[suits[ids]]
+
+        if within is None:
+            # the whole catalog: list it only when it is short; a broad condition is checked
+            # on the best-ranked items by the next tool instead (see Deferred)
+            found = sql(None, limit=LIST_MAX + 1)
+            if len(found) > LIST_MAX:
+                def check(ids: np.ndarray) -> np.ndarray:
+                    ok = suited(sql(np.unique(ids)))
+                    return ok if prev is None else prev.check(ok)
+
+                ctx.bus.deferred = Deferred(check, len(found))
+                shown = suited(found)[:args["show"]]
+                return {"count": len(found), "at_least": True, "items": cards(cat, shown)}
+            found = suited(found)
+            if prev is not None:
+                found = np.sort(np.asarray(prev.check(found), np.int64))
+        else:
+            found = suited(sql(within))
         if ctx.bus.items is not None:  # keep the order the previous tool ranked them in
             found = ctx.bus.items[np.isin(ctx.bus.items, found)]
         ctx.bus.set(found)

@@ -45,6 +45,9 @@ _YEAR = re.compile(r"\s*\(\d{4}(?:[-\u2013]\d{0,4})?\)\s*$")
 _ARTICLE = re.compile(r"^(?P<rest>.*), (?P<art>the|a|an|les|la|le|il|el|der|die|das)$")
 
 
+HINT_MAX_ITEMS = 50_000
+
+
 def title_key(title: str) -> str:
     """A title as people type it: no "(1999)" suffix, "Matrix, The" read as "the matrix"."""
     t = _YEAR.sub("", title).strip().casefold()
@@ -53,7 +56,7 @@ def title_key(title: str) -> str:
     return " ".join(t.split())
 
 
-def _title_indexes(catalog: Catalog) -> tuple[dict[str, int], dict[str, list[int]]]:
+def title_indexes(catalog: Catalog) -> tuple[dict[str, int], dict[str, list[int]]]:
     """(exact folded title -> item, loose title key -> items), cached on the catalog."""
     cached = catalog.__dict__.get("_tool_title_index")
     if cached is None:  # built once per catalog, ~20 ms for 10k titles
@@ -75,7 +78,7 @@ def resolve_item(catalog: Catalog, ref: str) -> int:
     ref = str(ref).strip()
     if ref in catalog.item_index:
         return catalog.item_index[ref]
-    exact, loose = _title_indexes(catalog)
+    exact, loose = title_indexes(catalog)
     if (found := exact.get(ref.casefold())) is not None:
         return found
     hits = loose.get(title_key(ref), [])
@@ -86,7 +89,9 @@ def resolve_item(catalog: Catalog, ref: str) -> int:
         raise ToolError(f"'{ref}' names {len(hits)} items: {listed}; pass one of these ids")
     import difflib
 
-    close = difflib.get_close_matches(ref, catalog.titles, n=3, cutoff=0.6)
+    # close titles as a hint, where comparing with every title is quick (not at 1M items)
+    close = difflib.get_close_matches(ref, catalog.titles, n=3, cutoff=0.6) \
+        if catalog.n_items <= HINT_MAX_ITEMS else []
     hint = (f"; close titles: {', '.join(repr(t) for t in close)}" if close
             else "; use an id from a search_items or filter_items result")
     raise ToolError(f"no item with id or title '{ref}' in catalog '{catalog.name}'{hint}")

@@ -10,6 +10,7 @@ from agent.tools.base import Tool
 from agent.tools.bus import ToolContext
 from agent.tools.items import MAX_SHOWN, as_ids, cards
 from recsys.errors import UnknownUserError
+from recsys.models.base import Ranked
 
 
 class RankItems(Tool):
@@ -29,34 +30,49 @@ class RankItems(Tool):
 
     def run(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
         cand, skip = as_ids(ctx.bus.sorted_items()), as_ids(ctx.shown_or_rejected())
-        ranked, used = None, "popularity"
-        if ctx.seeds or ctx.boosts or ctx.request or ctx.user is None:
-            ranked, used = _by_conversation(ctx, args["n"], cand, skip)
-        elif ctx.user is not None:
-            model = ctx.model()
-            try:
-                ranked = model.recommend(ctx.user, args["n"], candidates=cand, exclude=skip)
-                used = model.name
-            except UnknownUserError:
-                ranked = None  # no history in the model: popularity is the honest fallback
-        if ranked is None and ctx.liked and hasattr(ctx.model(), "fold_in"):
-            # No history in the model, but likes in this chat: fold them into a user vector.
-            model = ctx.model()
-            vec = model.fold_in(list(ctx.liked))  # type: ignore[attr-defined]
-            skip_all = np.union1d(np.asarray(skip, dtype=np.int64),
-                                  np.asarray(ctx.liked, dtype=np.int64))
-            ranked = model.rank_for_vector(  # type: ignore[attr-defined]
-                vec, args["n"], candidates=None if cand is None else np.asarray(cand),
-                exclude=skip_all)
-            used = f"{model.name}+session"
-        if ranked is None:
-            pop = ctx.popular()
-            # popularity ignores who asks; any valid index will do, and a new user saw nothing
-            ranked = pop.recommend(0, args["n"], candidates=cand, exclude=skip,
-                                   filter_seen=False)
+        deferred = ctx.bus.deferred if cand is None else None
+        if deferred is None:
+            ranked, used = _rank(ctx, args["n"], cand, skip)
+        else:  # a broad filter: the best of the whole catalog, checked until enough pass
+            seen: dict[str, str] = {}
+
+            def best(k: int) -> tuple[np.ndarray, np.ndarray]:
+                r, seen["used"] = _rank(ctx, k, None, skip)
+                return r.ids, r.scores
+
+            ids, scores = deferred.best(args["n"], best)
+            ranked, used = Ranked(ids.astype(np.int32), scores.astype(np.float32)), seen["used"]
         ctx.bus.set(ranked.ids)
         return {"model": used, "personalised": not used.startswith("popularity"),
                 "items": cards(ctx.catalog, ranked.ids, ranked.scores)}
+
+
+def _rank(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[Ranked, str]:
+    """The best ``n`` of the candidates (None: every item) and the signal that ranked them."""
+    ranked, used = None, "popularity"
+    if ctx.seeds or ctx.boosts or ctx.request or ctx.user is None:
+        ranked, used = _by_conversation(ctx, n, cand, skip)
+    elif ctx.user is not None:
+        model = ctx.model()
+        try:
+            ranked = model.recommend(ctx.user, n, candidates=cand, exclude=skip)
+            used = model.name
+        except UnknownUserError:
+            ranked = None  # no history in the model: popularity is the honest fallback
+    if ranked is None and ctx.liked and hasattr(ctx.model(), "fold_in"):
+        # No history in the model, but likes in this chat: fold them into a user vector.
+        model = ctx.model()
+        vec = model.fold_in(list(ctx.liked))  # type: ignore[attr-defined]
+        skip_all = np.union1d(np.asarray(skip, dtype=np.int64),
+                              np.asarray(ctx.liked, dtype=np.int64))
+        ranked = model.rank_for_vector(  # type: ignore[attr-defined]
+            vec, n, candidates=None if cand is None else np.asarray(cand), exclude=skip_all)
+        used = f"{model.name}+session"
+    if ranked is None:
+        pop = ctx.popular()
+        # popularity ignores who asks; any valid index will do, and a new user saw nothing
+        ranked = pop.recommend(0, n, candidates=cand, exclude=skip, filter_seen=False)
+    return ranked, used
 
 
 def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[Any, str]:
@@ -65,7 +81,7 @@ def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[An
     from recsys.models.base import top_k
 
     ranker = ctx.session_ranker()
-    scores = ranker.scores(ctx.seeds, ctx.boosts, ctx.request).astype(np.float64)
+    scores = ranker.scores(ctx.seeds, ctx.boosts, ctx.request)  # float32: 1M items, 2 cores
     # "conversation": ranked by what this person said about items; wishes alone are not taste
     used = "conversation" if ctx.seeds or ctx.request else \
         "popularity+dialogues" if ranker.knowledge.dialogues else "popularity"
@@ -73,7 +89,7 @@ def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[An
     if ctx.user is not None:
         try:
             model = ctx.model()
-            mf = np.asarray(model.score(ctx.user), np.float64)
+            mf = np.asarray(model.score(ctx.user), np.float32)
             s = model.seen
             seen = s.indices[s.indptr[ctx.user]:s.indptr[ctx.user + 1]]  # known already
             sd = mf.std()
@@ -82,9 +98,11 @@ def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[An
                 used = f"{model.name}+{used}"
         except UnknownUserError:
             pass
-    ids = np.arange(len(scores)) if cand is None else np.asarray(cand, np.int64)
-    drop = np.union1d(np.union1d(np.asarray(skip, np.int64), seen),
-                      np.fromiter((*(i for i, w in ctx.seeds.items() if w != 0), *ctx.request),
-                                  np.int64))
-    ids = ids[~np.isin(ids, drop)]
+    keep = np.ones(len(scores), bool)  # a mask: isin over every item costs more
+    keep[np.asarray(skip, np.int64)] = False
+    keep[seen] = False
+    keep[np.fromiter((*(i for i, w in ctx.seeds.items() if w != 0), *ctx.request),
+                     np.int64)] = False
+    ids = np.flatnonzero(keep) if cand is None else \
+        (c := np.asarray(cand, np.int64))[keep[c]]
     return top_k(ids, scores[ids], n), used

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from agent.tools.base import Tool
 from agent.tools.bus import ToolContext
 from agent.tools.items import MAX_SHOWN, as_ids, cards
+from recsys.models.base import Ranked
 
 
 class SearchItems(Tool):
@@ -30,9 +33,18 @@ class SearchItems(Tool):
     moves_bus = True
 
     def run(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]:
-        found = ctx.semantic_index().search(args["query"], args["k"],
-                                            candidates=as_ids(ctx.bus.sorted_items()),
-                                            exclude=as_ids(ctx.shown_or_rejected()))
+        index, cand = ctx.semantic_index(), as_ids(ctx.bus.sorted_items())
+        skip = as_ids(ctx.shown_or_rejected())
+        if cand is None and ctx.bus.deferred is not None:
+            # a broad filter: the closest of the whole catalog, checked until enough pass
+            def best(k: int) -> tuple[np.ndarray, np.ndarray]:
+                r = index.search(args["query"], k, exclude=skip)
+                return r.ids, r.scores
+
+            ids, scores = ctx.bus.deferred.best(args["k"], best)
+            found = Ranked(ids.astype(np.int32), scores.astype(np.float32))
+        else:
+            found = index.search(args["query"], args["k"], candidates=cand, exclude=skip)
         ctx.bus.set(found.ids)
         n = args["show"]
         return {"count": len(found),

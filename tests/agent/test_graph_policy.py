@@ -193,3 +193,23 @@ def test_auto_noise_is_estimated_from_the_answers_not_told(ctx: PolicyContext) -
     assert len(items) == len(items0)  # soft: every candidate keeps some weight
     with pytest.raises(ValueError, match="auto"):
         GraphPolicy(ctx, noise="sometimes")
+
+
+def test_a_large_catalog_builds_a_users_scores_when_asked(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:
+    """Above DENSE_MAX_CELLS no users x items matrix is built (100k x 1M would be 400 GB):
+    a user's row is built on demand, equal to the dense one, and only a few are kept."""
+    import recsys.scorers as sc
+    from recsys.graph import build_graph
+    from recsys.synthetic import make_catalog
+
+    graph = build_graph(make_catalog(n_users=30, n_items=50))
+    dense = sc.HybridScorer().fit(graph)
+    monkeypatch.setattr(sc, "DENSE_MAX_CELLS", 10)
+    monkeypatch.setattr(sc, "ROWS_KEPT", 3)
+    lazy = dense.with_config(dense.config)
+    assert lazy._scores is None
+    for u in range(6):
+        np.testing.assert_allclose(lazy.scores(u), dense.scores(u), rtol=1e-5, atol=1e-5)
+    assert list(lazy._rows) == [3, 4, 5]
+    np.testing.assert_allclose(lazy.parts(2)[:, 0], dense.parts(2)[:, 0], rtol=1e-5)

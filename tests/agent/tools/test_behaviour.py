@@ -209,3 +209,17 @@ def test_explain_for_a_new_user_uses_items_liked_in_the_chat(tiny_catalog: Catal
     assert first[-1]["id"] == "1" and first[1]["type"] == "attribute"
     for path in e["paths"]:
         assert ctx.graph().is_path([node_from_json(tiny_catalog, n) for n in path])
+
+
+def test_ask_for_a_new_user_over_the_whole_catalog_counts_instead_of_scanning(
+        tiny_catalog: Catalog, settings: Settings) -> None:
+    """The count-based question (a new user, nothing narrowed) is the one a scan of every
+    candidate gives, with the items already shown left out of both."""
+    ctx = make_context(tiny_catalog, settings, user=None)
+    ctx.state = DialogueState.start(-1, tiny_catalog.n_items)
+    ctx.state.recommended = [0, 1, 2]
+    fast = execute("ask_attribute", {}, ctx)
+    ctx.bus.set(np.arange(tiny_catalog.n_items))  # the same candidates, listed: the scan
+    slow = execute("ask_attribute", {}, ctx)
+    assert fast == slow and fast["field"] is not None
+    assert fast["candidates"] == tiny_catalog.n_items - 3
