@@ -120,9 +120,20 @@ def _memory(method: str, cipher: Any, user: int, catalog: Any, hidden: Rule) -> 
     return recall
 
 
+_LLM: list[Any] = []  # the chat model of --llm, loaded once (cipher_5_llm)
+
+
 def _cipher(method: str, store: Any, encoder: Any, min_similarity: float) -> Any:
     from profiles.cipher import Cipher
     from profiles.rules import removed_items
+
+    if method == "cipher_5_llm":  # the model reads each edit, checked against the items
+        from profiles.llm_infer import LLMInfer
+
+        if not _LLM:
+            raise SystemExit("cipher_5_llm needs a model: pass --llm NAME (tastebud models)")
+        return Cipher(store, encoder, k=5, min_similarity=min_similarity,
+                      infer=LLMInfer(_LLM[0]))
 
     if method == "icl_edit":
         return Cipher(store, encoder, k=1, min_similarity=min_similarity, infer=removed_items)
@@ -234,6 +245,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--min-similarity", type=float, default=None,
                     help="CIPHER's similarity threshold (default: profiles.cipher's)")
     ap.add_argument("--plot", type=Path, default=REPO / "docs" / "edit_cost.png")
+    ap.add_argument("--llm", default=None,
+                    help="a registered local model (e.g. qwen2.5-coder-0.5b): adds cipher_5_llm, "
+                         "CIPHER-5 whose edits are read by that model")
     args = ap.parse_args(argv)
 
     from tqdm.auto import tqdm
@@ -252,6 +266,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     manager = Manager.open(args.catalog, settings, llm=None, progress=True, list_size=LIST)
     encoder = get_encoder(settings)
     methods = args.methods.split(",")
+    if args.llm:
+        from agent.llm import get_chat_model
+
+        _LLM.append(get_chat_model(settings.llm.model_copy(update={"model": args.llm})))
+        methods.append("cipher_5_llm") if "cipher_5_llm" not in methods else None
     splits = args.splits.split(",")
     out: dict[str, Any] = {"rounds": args.rounds, "seeds": args.seeds, "list_size": LIST,
                            "catalog": args.catalog, "encoder": encoder.name,
@@ -296,7 +315,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out["preference_accuracy"] = out[main_split]["preference_accuracy"]
     out["overgeneralisation"] = out[main_split]["overgeneralisation"]
     out["machine"] = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
-                      f"{platform.python_version()}; no LLM (rules and templates)")
+                      f"{platform.python_version()}; "
+                      + (f"{args.llm} reads the edits of cipher_5_llm" if args.llm else
+                         "no LLM (rules and templates)"))
     out["wall_s"] = round(time.perf_counter() - t0, 1)
     if args.plot:
         plot(curves, args.plot)

@@ -71,20 +71,28 @@ class Cipher:
     def learn(self, user_id: int, catalog: Catalog, context: str, shown: list[str],
               kept: list[str], *, key: str | None = None,
               about: dict[str, Any] | None = None,
-              reason: dict[str, Any] | None = None) -> Preference | None:
+              reason: dict[str, Any] | None = None,
+              infer: Infer | None = None) -> Preference | None:
         """Infer and store the preference behind an edit; None when nothing explains it.
 
         ``context``: the request the list answered (shown to the person); ``key``: what
         retrieval compares (default the context; the server passes its situation words,
         ``agent.nlu.situation``); ``about``: kept with the evidence (which list it was);
         ``reason``: what the person said when turning items down (the turn's ``reason``:
-        {"less", "ranges"}), which wins over the attributes' reading."""
+        {"less", "ranges"}), which wins over the attributes' reading; ``infer``: this edit's
+        reader instead of the learner's own (the server's LLM reader)."""
         index = catalog.item_index
         s = [index[i] for i in shown if i in index]
         k = [index[i] for i in kept if i in index]
         # what the person said ("too long") replaces a guess from the attributes
         said = from_reason(catalog, reason, [i for i in s if i not in set(k)])
-        rule = said if said is not None else self.infer(catalog, s, k)
+        by, reader = "reason", infer or self.infer
+        if said is not None:
+            rule: Rule | None = said
+        elif hasattr(reader, "read"):  # a model's reading (profiles.llm_infer), checked
+            rule, by = reader.read(catalog, s, k, context)
+        else:
+            rule, by = reader(catalog, s, k), "rules"
         if rule is None:
             return None
         removed = [i for i in shown if i not in set(kept)]
@@ -93,7 +101,7 @@ class Cipher:
             user_id, rule.describe(catalog)[:500], source="edit", context=context or None,
             catalog=catalog.name, rule=rule.to_json(),
             evidence={"shown": list(shown), "kept": list(kept), "removed": removed,
-                      "encoder": self.encoder.name, "key": key,
+                      "encoder": self.encoder.name, "key": key, "inferred_by": by,
                       **({"reason": reason} if said is not None else {}), **(about or {})},
             context_vector=self._embed(context if key is None else key).tolist())
 

@@ -13,6 +13,7 @@ one removal only ranks down; two or more make it a filter.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,8 @@ class Rule:
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> Rule:
-        data = data or {}
+        data = copy.deepcopy(data or {})  # a rule is edited in place (the planner drops
+        # what the message asks for): never through the caller's dicts
         return cls(**{k: data[k] for k in ("exclude", "less", "ranges", "items") if k in data})
 
     def describe(self, catalog: Catalog | None = None) -> str:

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
     embedding_model: str = Field(default="all-MiniLM-L6-v2",
                                  description="Embedding model name or a local model directory.")
     download_timeout_s: float = 60.0
+    profile_infer: Literal["rules", "llm"] = Field(
+        default="rules",
+        description="How a preference is read from a list edit: 'rules' (the values the "
+                    "removed items share and the kept ones lack) or 'llm' (the chat model's "
+                    "reading, checked against the items; seconds per edit on a CPU). "
+                    "Measured side by side by benchmarks/edit_cost.py --llm.")
     llm: LLMSettings = Field(default_factory=LLMSettings,
                              description="The LLM backend (TASTEBUD_LLM_*).")
     server: ServerSettings = Field(default_factory=ServerSettings,

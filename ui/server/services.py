@@ -113,10 +113,16 @@ class Services:
                 for p in self.store.profile(user_id):
                     if p.source == "edit" and (p.evidence or {}).get("message") == last.id:
                         self.store.delete_preference(user_id, p.id)
+            reader = None
+            if self.settings.profile_infer == "llm" and manager.llm is not None:
+                from profiles.llm_infer import LLMInfer
+
+                reader = LLMInfer(manager.llm)
             self.cipher.learn(user_id, manager.catalog, conv.context, shown, kept,
                               key=manager.situation(conv.context),
                               about={"session": session.id,
-                                     "message": last.id if last else None}, reason=reason)
+                                     "message": last.id if last else None}, reason=reason,
+                              infer=reader)
         except Exception:
             log.exception("learning from an edit failed")
 
