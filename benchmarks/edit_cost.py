@@ -199,7 +199,12 @@ def run_method(manager: Any, encoder: Any, method: str, rounds: list[Round],
     accuracy = (sum(_matches(Rule.from_json(p.rule), SITUATIONS[learned_in[p.id]][0])
                     for p in learned) / len(learned)) if learned else None
     engine.dispose()
+    by: dict[str, int] = {}  # who read each learned preference (llm, or rules as fallback)
+    for p in learned:
+        k = (p.evidence or {}).get("inferred_by", "rules")
+        by[k] = by.get(k, 0) + 1
     return {"costs": costs, "preference_accuracy": accuracy, "learned": len(learned),
+            "inferred_by": by,
             "overgeneralisation": applied_in_neutral / neutral if neutral else None}
 
 
@@ -211,7 +216,8 @@ def _summary(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
             "std": round(float(np.std(totals)), 1), "per_seed": totals,
             "preference_accuracy": round(float(np.mean(acc)), 3) if acc else None,
             "overgeneralisation": round(float(np.mean(over)), 3) if over else None,
-            "learned_preferences": [r["learned"] for r in per_seed]}
+            "learned_preferences": [r["learned"] for r in per_seed],
+            "inferred_by": [r["inferred_by"] for r in per_seed]}
 
 
 def plot(curves: dict[str, dict[str, list[float]]], path: Path) -> None:

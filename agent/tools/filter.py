@@ -11,9 +11,12 @@ from agent.tools.bus import Deferred, ToolContext
 from agent.tools.items import MAX_SHOWN, as_ids, cards, resolve_items
 from recsys.catalog import Catalog
 
-# a condition passing more items than this is not listed: the next ranking checks its best
-# items against it in SQL (a list this long costs a few ms; a third of 1M items, a second)
+# on a catalog larger than LIST_ALL_UP_TO, a condition passing more than LIST_MAX items is not
+# listed: the next ranking checks its best items against it in SQL (a list this long costs a
+# few ms; a third of 1M items, a second). A smaller catalog is always listed: the same lists,
+# and the search fuses its ranks among exactly the items that pass
 LIST_MAX = 2_000
+LIST_ALL_UP_TO = 50_000
 _VALUES = {"type": "object", "additionalProperties": {"type": "array",
                                                        "items": {"type": "string"}}}
 
@@ -113,7 +116,7 @@ class FilterItems(Tool):
         def suited(ids: np.ndarray) -> np.ndarray:
             return ids if suits is None else ids[suits[ids]]
 
-        if within is None:
+        if within is None and cat.n_items > LIST_ALL_UP_TO:
             # the whole catalog: list it only when it is short; a broad condition is checked
             # on the best-ranked items by the next tool instead (see Deferred)
             found = sql(None, limit=LIST_MAX + 1)
@@ -126,10 +129,10 @@ class FilterItems(Tool):
                 shown = suited(found)[:args["show"]]
                 return {"count": len(found), "at_least": True, "items": cards(cat, shown)}
             found = suited(found)
-            if prev is not None:
-                found = np.sort(np.asarray(prev.check(found), np.int64))
         else:
             found = suited(sql(within))
+        if within is None and prev is not None:  # a broad filter before this one still holds
+            found = np.sort(np.asarray(prev.check(found), np.int64))
         if ctx.bus.items is not None:  # keep the order the previous tool ranked them in
             found = ctx.bus.items[np.isin(ctx.bus.items, found)]
         ctx.bus.set(found)

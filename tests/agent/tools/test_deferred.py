@@ -40,6 +40,7 @@ def test_a_deferred_filter_ranks_as_listing_it_would(
                                                                       "k": 7})]
     found = _turn(ctx, search)
     monkeypatch.setattr(f, "LIST_MAX", 3)  # everything above 3 items is "broad" now
+    monkeypatch.setattr(f, "LIST_ALL_UP_TO", 10)  # and the tiny catalog a large one
     ctx.bus.new_turn()
     r = execute("filter_items", {**cond, "show": 0}, ctx)
     assert r["at_least"] and r["count"] == 4 and ctx.bus.items is None
@@ -67,6 +68,7 @@ def test_a_deferred_filter_is_kept_by_a_second_filter_and_widens_until_enough_pa
             ("rank_items", {"n": 4})]
     listed = _turn(ctx, both)
     monkeypatch.setattr(f, "LIST_MAX", 3)
+    monkeypatch.setattr(f, "LIST_ALL_UP_TO", 10)
     assert _turn(ctx, both) == listed
     cat = ctx.catalog
     assert all(cat.years[cat.item_index[i]] >= 1970 and "Horror" in
