@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         base_ms: list[float] = []
         by_kind: dict[str, list[float]] = {}
         listed = 0
+        slow: list[tuple[float, str, bool]] = []
         with threadpool_limits(limits=1):  # one thread per request, as a server would run
             manager.respond(manager.start(None), "a comedy please")  # warm-up
             for user, texts in convs:
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     res = manager.respond(conv, text)
                     ms = (time.perf_counter() - t) * 1e3
                     turn_ms.append(ms)
+                    slow.append((ms, text, user is None))
                     by_kind.setdefault(str(res.get("kind") or res.get("action")), []).append(ms)
                     listed += bool(res["items"])
                     c = conv.constraints
@@ -187,6 +189,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "by_kind": {k: pct(v) for k, v in sorted(by_kind.items())},
             "baseline_popularity_under_filter": pct(base_ms),
             "median_ratio": round(turns["p50_ms"] / max(pct(base_ms)["p50_ms"], 1e-6), 1),
+            "slowest": [{"ms": round(ms, 1), "text": t, "new_user": new}
+                        for ms, t, new in sorted(slow, reverse=True)[:8]],
             "peak_rss_mb": peak_mb(),
             "target_p95_ms": TARGET_P95_MS, "meets_target": turns["p95_ms"] <= TARGET_P95_MS,
             "load_avg_1m": round(os.getloadavg()[0], 2),

@@ -25,7 +25,7 @@ from agent.llm.base import ChatModel
 from agent.manager.acts import RELAX, Act, DialogueAct, main_act, read_acts, wished_titles
 from agent.manager.conversation import Constraints, Conversation
 from agent.manager.events import Event
-from agent.manager.planner import RulePlanner, ToolCallingPlanner
+from agent.manager.planner import RulePlanner, ToolCallingPlanner, mood_of
 from agent.manager.reasons import lower_value as reasons_lower
 from agent.manager.reply import LLM_ACTIONS, Outcome, Written, write
 from agent.manager.steps import label
@@ -567,6 +567,9 @@ class Manager:
         for wish in wishes:
             if self._relative(conv, req, wish, out):
                 continue
+            if mood_of(wish) is not None:  # "darker": than the list on screen (or number 2)
+                about = [conv.shown[r - 1] for r in req.refs if 1 <= r <= len(conv.shown)]
+                out.than = [cat.item_index[i] for i in about or conv.shown]
             if m := _LESS.match(wish):
                 # Semantic search cannot negate ("less horror" finds horror): a catalog value
                 # is ranked down (not excluded: "less" is not "no"); anything else is dropped

@@ -94,8 +94,10 @@ class RulePlanner:
                 out.action = "empty"
                 return
             out.matches = int(r.get("count", 0))
-        if c.free_text:
-            query = _plain(c.free_text)
+        wishes = [w.strip() for w in (c.free_text or "").split(";") if w.strip()]
+        moods = [q for w in wishes if (q := mood_of(w)) is not None]
+        if rest := "; ".join(w for w in wishes if mood_of(w) is None):
+            query = _plain(rest)
             self.call(ctx, emit, "search_items", {"query": query, "k": 100, "show": 0})
             # how well each found item fits the wish ranks too (best first, falling to 0):
             # "documentaries about music" puts the music documentaries first, not the most
@@ -108,6 +110,10 @@ class RulePlanner:
                 ctx.boosts = (*ctx.boosts, mask)
             # the genres of what the wish describes rank up too ("darker" -> Thriller, Crime)
             ctx.boosts = (*ctx.boosts, *self._related(ctx, {"": [query]}))
+        # a mood ("darker", "more upbeat") ranks: searched as words, it would narrow the list
+        # to the few items that carry them, in the title too ("The Dark Tower")
+        for quality in moods:
+            ctx.boosts = (*ctx.boosts, *self._mood(ctx, quality, out.than))
         r = self.call(ctx, emit, "rank_items", {"n": n})
         out.items = _indices(ctx, r)
         if conv.memory and out.items:
@@ -203,6 +209,41 @@ class RulePlanner:
                 mask = np.zeros(ctx.catalog.n_items, np.float32)
                 mask[shared.ids] = shared.scores / max(float(shared.scores.max()), 1e-9)
                 out.append(2.0 * mask)
+        return out
+
+    @staticmethod
+    def _mood(ctx: ToolContext, quality: str, than: list[int]) -> list[np.ndarray]:
+        """Boosts for more of a mood: each item's place between the mood's two poles
+        (``_poles``) read off its text's embedding, in standard deviations from ``than`` (the
+        list the mood was said of) or, without one, from the catalog's mean.
+
+        Against a list, what has less of the mood than the list on average goes last, and the
+        list's genres rank up (what the list is, beside the request's own conditions):
+        "anything darker?" after comedies is darker comedies, not the darkest films there
+        are. The axis is only as good as the item texts: MiniLM on MovieLens tells a horror
+        film from a comedy far better than a darker animated film from a lighter one."""
+        from recsys.errors import TastebudError
+
+        try:
+            index = ctx.semantic_index()
+        except TastebudError:
+            return []
+        toward, away = _poles(quality)
+        q = index.encoder.encode([toward, *([away] if away else [])], progress=False)
+        axis = (q[0] - q[1] if away else q[0]).astype(np.float32)
+        s = index.embeddings @ axis
+        ref = float(s[np.asarray(than, np.int64)].mean()) if than else float(s.mean())
+        out = [np.clip((s - ref) / (float(s.std()) or 1.0), -1.0, 2.0).astype(np.float32)]
+        if not than:
+            return out
+        out.append(np.where(s > ref, 0.0, -5.0).astype(np.float32))
+        g = _genre_field(ctx)
+        if g and g in ctx.catalog.attributes:  # cosine of each item's genres to the list's
+            gm, _ = _genre_matrix(ctx.catalog, g)
+            share = np.asarray(gm[np.asarray(than, np.int64)].mean(axis=0)).ravel()
+            norms = np.sqrt(np.asarray(gm.sum(axis=1)).ravel()) * np.linalg.norm(share)
+            out.append((np.asarray(gm @ share).ravel() / np.maximum(norms, 1e-9))
+                       .astype(np.float32))
         return out
 
     @staticmethod
@@ -389,6 +430,40 @@ def _genre_matrix(catalog: Any, field: str) -> tuple[Any, np.ndarray]:
 _BASE = {"darker": "dark", "lighter": "light-hearted", "funnier": "funny", "scarier": "scary",
          "sadder": "sad", "happier": "happy", "weirder": "weird", "calmer": "calm",
          "smarter": "smart", "simpler": "simple", "gentler": "gentle", "sillier": "silly"}
+
+
+# a mood as two poles an item's text lies between: "darker" is nearer "dark, bleak, grim" and
+# further from "light-hearted, cheerful" (one word alone reads like a title word: "dark"
+# is closest to "Darkon" and "Dark Shadows"); a mood not here has its own word as one pole
+_DARK, _LIGHT = "dark, bleak, grim", "light-hearted, cheerful"
+_HAPPY, _SAD = "happy, upbeat, cheerful", "sad, bleak"
+_SCARY, _GENTLE = "scary, frightening", "gentle, calm"
+_POLES = {"dark": (_DARK, _LIGHT), "light-hearted": (_LIGHT, _DARK),
+          "happy": (_HAPPY, _SAD), "upbeat": (_HAPPY, _SAD), "cheerful": (_HAPPY, _SAD),
+          "sad": (_SAD, _HAPPY), "scary": (_SCARY, _GENTLE), "gentle": (_GENTLE, _SCARY),
+          "calm": (_GENTLE, _SCARY), "funny": ("funny, hilarious", "serious"),
+          "serious": ("serious", "funny, hilarious")}
+_DEGREE = frozenset({"a", "bit", "little", "lot", "slightly", "somewhat", "even", "much", "way",
+                     "tad"})
+
+
+def _poles(quality: str) -> tuple[str, str | None]:
+    return _POLES.get(quality, (quality, None))
+
+
+def mood_of(wish: str) -> str | None:
+    """The quality a comparative wish asks more of: "darker" -> "dark", "a bit lighter" ->
+    "light-hearted", "more upbeat" -> "upbeat"; None for any other wish. Said after a list,
+    it is relative to that list (``Outcome.than``)."""
+    from agent.nlu.lexicon import COMMON
+
+    words = [w for w in wish.casefold().replace("?", " ").split() if w not in _DEGREE]
+    if len(words) == 1 and words[0] in _BASE:
+        return _BASE[words[0]]
+    if len(words) == 2 and words[0] == "more" and words[1].isalpha() \
+            and words[1] not in COMMON:
+        return _BASE.get(words[1], words[1])
+    return None
 
 
 def _plain(text: str) -> str:

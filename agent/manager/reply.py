@@ -57,6 +57,8 @@ class Outcome:
     notes: list[str] = field(default_factory=list)  # short true sentences said first
     remembered: str | None = None  # "Remembering: no Horror (...)": said first, always
     reason: dict[str, Any] | None = None  # why items were turned down ({"less", "ranges"})
+    # the list a mood said this turn is measured against ("darker" than these; dense indices)
+    than: list[int] = field(default_factory=list)
     acts: list[dict[str, Any]] = field(default_factory=list)  # the message's dialogue acts
     facts: Facts = field(default_factory=Facts)
 
@@ -245,6 +247,8 @@ def facts_json(out: Outcome, conv: Conversation, catalog: Catalog) -> dict[str, 
         data["not_recorded"] = out.missing_field
     if conv.constraints.describe():
         data["request"] = conv.constraints.describe()
+    if conv.memory:  # the person's learned preferences applied to this list (CIPHER)
+        data["remembering"] = "; ".join(m["text"] for m in conv.memory)
     # a template ending in ":" invites the model to write the list out; the cards show it
     draft = template(out, conv, catalog).rstrip()
     data["template"] = draft[:-1] + "." if draft.endswith(":") else draft
@@ -264,6 +268,7 @@ def facts_text(out: Outcome, conv: Conversation, catalog: Catalog,
             + ", ".join(next(iter(v for k, v in c.items() if k != 'title'), []))
             for c in data["items"]))
     for key, label in (("about", "About"), ("reason", "Reason"), ("request", "Request"),
+                       ("remembering", "Remembering"),
                        ("question", "Question"), ("not_found", "Not found"),
                        ("not_recorded", "Not recorded")):
         value = data.get(key)

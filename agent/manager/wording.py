@@ -111,6 +111,10 @@ def _wish(c: Constraints, said: str) -> str:
     left = [w for w in re.findall(r"[\w'-]+", text.casefold()) if w not in said.casefold()]
     if not left:
         return ""
+    from agent.manager.planner import mood_of
+
+    if mood_of(text) is not None:  # "comedy movies that are darker"
+        return f" that are {text}"
     if not said.strip():  # the wish is the whole request
         return f" for “{text}”"
     # "documentaries about music"; a long wish beside conditions is said by the items' lines

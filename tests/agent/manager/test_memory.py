@@ -62,3 +62,15 @@ def test_a_remembered_year_bound_applies_unless_the_message_names_years(
     items = next(e.data["items"] for e in events if e.type == "items")
     assert items and all(1960 <= c["year"] <= 1969 for c in items)
     assert events[-1].data["memory"] == []
+
+
+def test_the_model_that_words_the_reply_is_told_what_was_remembered(make_manager: Any,
+                                                                      fake: Any) -> None:
+    """With a model writing the opening, the learned preference is in its prompt's facts."""
+    fake.fallback = "Here are some picks for you."
+    manager = make_manager(fake)
+    conv = manager.start(None)
+    list(manager.turn(conv, "any movies from the 90s with my parents",
+                      recall=lambda c: [NO_HORROR]))
+    prompts = [c.last_user for c in fake.calls]
+    assert any("Remembering: no Horror" in p for p in prompts), prompts
