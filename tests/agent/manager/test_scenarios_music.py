@@ -1,14 +1,18 @@
 """../shared/SCENARIOS.md 29 and 30 on the music catalog (HetRec Last.fm 2K by its spec): a
 catalog without years, whose tags are the only attributes. No LLM; the hashing encoder keeps
-the module's set-up to a minute (the scenarios rest on tags and ratings, not on meaning)."""
+the module's set-up to a minute (the scenarios rest on tags and ratings, not on meaning).
+Each runs through the manager and again through the web socket, as the demo's scenarios do."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
 from agent.manager import Manager
+from tests.agent.manager.test_scenarios import Chat, SocketChat
 from tests.conftest import mirror_path
 
 pytestmark = pytest.mark.slow
@@ -23,15 +27,48 @@ def music(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Manager]:
     yield Manager.open("lastfm-2k", settings, progress=False)
 
 
+@pytest.fixture(scope="module")
+def music_client(music: Manager, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The web app over the same music manager, as the page talks to it."""
+    from fastapi.testclient import TestClient
+
+    from profiles.db import make_engine
+    from profiles.migrate import upgrade
+    from profiles.store import ProfileStore
+    from ui.server import create_app
+    from ui.server.settings import ServerSettings
+
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('music-app') / 'app.db'}")
+    upgrade(engine)
+    settings = music.base.settings.model_copy(update={"catalog": music.catalog.name})
+    app = create_app(settings, manager_factory=lambda name: music, store=ProfileStore(engine),
+                     server=ServerSettings(allowed_hosts=["testserver"],
+                                           signups_per_minute=10_000))
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture(params=["manager", "socket"])
+def chat_factory(request: pytest.FixtureRequest, music: Manager
+                 ) -> Iterator[Callable[[], Chat]]:
+    if request.param == "manager":
+        yield lambda: Chat(music)
+        return
+    client = request.getfixturevalue("music_client")
+    with contextlib.ExitStack() as stack:
+        yield lambda: SocketChat(music, client, stack)
+
+
 def _tags(m: Manager, item_id: str) -> list[str]:
     cat = m.catalog
     return cat.item_attributes(cat.item_index[item_id]).get("tag", [])
 
 
-def test_29_80s_synth_pop_nothing_like_madonna(music: Manager) -> None:
-    conv = music.start(None)
-    out = music.respond(conv, "some 80s synth pop, nothing like Madonna")
-    c = conv.constraints
+def test_29_80s_synth_pop_nothing_like_madonna(music: Manager,
+                                                chat_factory: Callable[[], Chat]) -> None:
+    chat = chat_factory()
+    out = chat.say("some 80s synth pop, nothing like Madonna")
+    c = chat.conv.constraints
     assert c.year_min is None and c.year_max is None  # a catalog without years
     madonna = music.catalog.item_ids[music.catalog.titles.index("Madonna")]
     assert madonna in c.unlike and madonna not in c.seeds
@@ -41,11 +78,11 @@ def test_29_80s_synth_pop_nothing_like_madonna(music: Manager) -> None:
     assert synth >= 4, [(card["title"], _tags(music, card["id"])[:5]) for card in out["items"]]
 
 
-def test_30_90s_grunge(music: Manager) -> None:
-    conv = music.start(None)
-    out = music.respond(conv, "90s grunge please")
+def test_30_90s_grunge(music: Manager, chat_factory: Callable[[], Chat]) -> None:
+    chat = chat_factory()
+    out = chat.say("90s grunge please")
     titles = [card["title"] for card in out["items"]]
-    assert conv.constraints.year_min is None
+    assert chat.conv.constraints.year_min is None
     assert {"Nirvana", "Pearl Jam", "Alice in Chains"} & set(titles[:3]), titles
     assert not {"Madonna", "The Beatles", "U2"} & set(titles), titles
     assert all("grunge" in _tags(music, card["id"]) for card in out["items"])
