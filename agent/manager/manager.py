@@ -117,6 +117,9 @@ class Manager:
         if dialogues_stale(cat, settings) and dialogues_spec(cat, settings) is not None:
             train_dialogues(cat, settings, progress=progress)
         ctx = ToolContext(catalog=cat, settings=settings).warm()
+        from agent.manager.planner import _content_matrix
+
+        _content_matrix(cat)  # what "like X" compares, built now, not in a person's turn
         return cls(ctx, llm=llm, **kw)
 
     def warm(self) -> Manager:
