@@ -56,6 +56,11 @@ _JUNK = re.compile(
     re.I)
 
 
+# content warnings: true, and a person may ask to leave them out ("no nudity"), but never
+# what a film is "known for" on its card or in a reason line
+_WARNING = re.compile(r"nudity|\bnude\b|\bsex\b|sexual|topless|\brape\b|incest", re.I)
+
+
 def clean_tag(value: str) -> bool:
     """A tag a stranger can read: not about the tagger's own list, not an insult, not empty."""
     v = value.strip()
@@ -87,7 +92,7 @@ def telling(catalog: Catalog, item: int, k: int = 4) -> list[str]:
                 continue
             v = attr.values[row.indices[j]]
             key = re.sub(r"[\s_-]+", "", v.casefold())  # "sci fi", "sci-fi", "scifi"
-            if key in seen or v.casefold() in seen or not clean_tag(v):
+            if key in seen or v.casefold() in seen or not clean_tag(v) or _WARNING.search(v):
                 continue
             # "pixar" beside "pixar animation": one of them says it
             low = f" {v.casefold()} "

@@ -37,7 +37,7 @@ def films() -> Catalog:
                 {"Michael Mann": 1}, {"Lana Wachowski": 1}]
     # tags count taggers: one person's "grunge" is noise, three people's "toys" is not
     tag = [{"toys": 3, "in netflix queue": 5, "grunge": 1}, {"toys": 2, "sequel": 2},
-           {"insects": 4}, {"heist": 6, "dvd": 2}, {"dystopia": 5, "mindfuck": 4}]
+           {"insects": 4}, {"heist": 6, "dvd": 2, "nudity": 7}, {"dystopia": 5, "mindfuck": 4}]
     users = np.repeat(np.arange(30), 5)
     items = np.tile(np.arange(5), 30)
     ratings = np.where(items == 4, 4.5, 3.0).astype(np.float32)
@@ -64,7 +64,7 @@ def test_display_titles_read_as_people_write_them() -> None:
 
 def test_telling_tags_need_support_and_skip_junk(films: Catalog) -> None:
     assert telling(films, 0) == ["toys"]  # not the queue, not one person's "grunge"
-    assert telling(films, 3) == ["heist"]  # "dvd" is about the tagger
+    assert telling(films, 3) == ["heist"]  # "dvd" is about the tagger; a warning sells nothing
     assert telling(films, 4) == ["dystopia"]
     assert not clean_tag("bechdel test:fail") and not clean_tag("tag:") and clean_tag("heist")
 
