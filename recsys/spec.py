@@ -363,6 +363,9 @@ class CatalogSpec(_Strict):
     users: UsersSpec | None = None
     split: SplitSpec | None = None
     words: WordsSpec = Field(default_factory=WordsSpec)
+    credits: str = Field("", max_length=500, description="Where the items' texts come from, "
+                                                       "shown beside them (the attribution "
+                                                       "the sources' licences ask for).")
     audience: dict[str, AudienceSpec] = Field(default_factory=dict)
     aliases: dict[str, dict[str, list[str]]] = Field(
         default_factory=dict, description="field -> value -> phrases people use for it "

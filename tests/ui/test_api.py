@@ -151,3 +151,19 @@ def test_earlier_sessions_shape_a_new_one(client: TestClient) -> None:
     other = sign_up(client, "bob")  # nobody else's feedback leaks in
     sid = client.post("/api/sessions", json={}, headers=other).json()["id"]
     assert client.get(f"/api/sessions/{sid}", headers=other).json()["liked"] == []
+
+
+def test_a_catalogs_credits_reach_the_page() -> None:
+    """Whom the items' texts come from, as the spec says, with the catalog's words: the page
+    shows it under the list (the attribution the sources' licences ask for)."""
+    import json
+
+    from recsys.spec import load_spec
+    from tests.conftest import REPO
+    from ui.server.services import _words
+
+    spec = {"credits": "Plots: Wikipedia (CC BY-SA 4.0)", "words": {"items": "films"}}
+    assert _words(json.dumps(spec)) == {"item_word": "films", "example": "",
+                                        "credits": "Plots: Wikipedia (CC BY-SA 4.0)"}
+    demo = load_spec(REPO / "data" / "catalogs" / "movielens-small.toml")
+    assert "CC BY-SA" in demo.credits and "not endorsed or certified by TMDb" in demo.credits

@@ -198,12 +198,15 @@ class Services:
 
 
 def _words(spec_json: str) -> dict[str, str]:
-    """What the catalog calls its items and an example request, from its stored spec."""
+    """What the catalog calls its items, an example request and whom its texts are credited
+    to, from its stored spec."""
     import json
 
     try:
-        words = json.loads(spec_json or "{}").get("words") or {}
+        spec = json.loads(spec_json or "{}")
+        words = spec.get("words") or {}
     except (ValueError, AttributeError):
-        words = {}
+        spec, words = {}, {}
     return {"item_word": str(words.get("items") or "items"),
-            "example": str(words.get("example") or "")}
+            "example": str(words.get("example") or ""),
+            "credits": str(spec.get("credits") or "")}

@@ -73,6 +73,9 @@ async function loadCatalogs() {
 function placeholder() {
   const c = (state.catalogs || []).find((x) => x.name === state.catalog);
   if (c) $("[data-testid=text]").placeholder = c.example ? `${c.example}…` : `what ${c.item_word} would you like?`;
+  // the texts on the cards come from these sources, whose licences ask to be credited there
+  $("#credits").textContent = (c && c.credits) || "";
+  $("#credits").hidden = !(c && c.credits);
 }
 $("#catalog").addEventListener("change", (e) => {
   state.catalog = e.target.value;
