@@ -52,6 +52,7 @@ _JUNK = re.compile(
     r"netflix|queue|\bdvd|blu-?ray|\bowned?\b|own it|\bseen\b|watched|to see|want to see|"
     r"tivo|library|imdb top|afi \d|bechdel|\bmy\b|favou?rite|boring|overrated|underrated|"
     r"stupid|awful|\bcrap|\bbad\b|\bwtf\b|mindfuck|fuck|\bshit|\bsucks?\b|worst|"
+    r"book was better|\bbetter than\b|\bmust see\b|\bshould see\b|"
     r"^\W*$|^tag:?$|:\s*$|^\d+$|^r:|^(original|good|great|excellent|visual|pg-13|pg|r|g)$",
     re.I)
 
