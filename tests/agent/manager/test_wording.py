@@ -37,7 +37,8 @@ def films() -> Catalog:
                 {"Michael Mann": 1}, {"Lana Wachowski": 1}]
     # tags count taggers: one person's "grunge" is noise, three people's "toys" is not
     tag = [{"toys": 3, "in netflix queue": 5, "grunge": 1}, {"toys": 2, "sequel": 2},
-           {"insects": 4}, {"heist": 6, "dvd": 2, "nudity": 7, "book was better": 3}, {"dystopia": 5, "mindfuck": 4}]
+           {"insects": 4}, {"heist": 6, "dvd": 2, "nudity": 7, "book was better": 3},
+           {"dystopia": 5, "mindfuck": 4}]
     users = np.repeat(np.arange(30), 5)
     items = np.tile(np.arange(5), 30)
     ratings = np.where(items == 4, 4.5, 3.0).astype(np.float32)
