@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,9 +41,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Manager]:
     yield Manager.open("movielens-small", settings, progress=False)
 
 
-@pytest.fixture(scope="module")
-def socket_client(demo: Manager, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The web app over the same demo manager (template replies), as the page talks to it."""
+def serve(manager: Manager, data: Path) -> Iterator[Any]:
+    """A test client of the web app over ``manager`` (template replies), as the page talks to
+    it; a new account per conversation, so nothing one scenario teaches the profile leaks
+    into the next (hence the sign-up limit, meant for people, is lifted)."""
     from fastapi.testclient import TestClient
 
     from profiles.db import make_engine
@@ -51,16 +53,19 @@ def socket_client(demo: Manager, tmp_path_factory: pytest.TempPathFactory) -> It
     from ui.server import create_app
     from ui.server.settings import ServerSettings
 
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('app') / 'app.db'}")
+    engine = make_engine(f"sqlite:///{data / 'app.db'}")
     upgrade(engine)
-    settings = demo.base.settings.model_copy(update={"catalog": demo.catalog.name})
-    # a new account per conversation: nothing one scenario teaches the profile leaks into
-    # the next (hence the sign-up limit, meant for people, is lifted)
-    app = create_app(settings, manager_factory=lambda name: demo, store=ProfileStore(engine),
+    settings = manager.base.settings.model_copy(update={"catalog": manager.catalog.name})
+    app = create_app(settings, manager_factory=lambda name: manager, store=ProfileStore(engine),
                      server=ServerSettings(allowed_hosts=["testserver"],
                                            signups_per_minute=10_000))
     with TestClient(app) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def socket_client(demo: Manager, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from serve(demo, tmp_path_factory.mktemp("app"))
 
 
 class Chat:

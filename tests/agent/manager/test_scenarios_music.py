@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from agent.manager import Manager
-from tests.agent.manager.test_scenarios import Chat, SocketChat
+from tests.agent.manager.test_scenarios import Chat, SocketChat, serve
 from tests.conftest import mirror_path
 
 pytestmark = pytest.mark.slow
@@ -29,23 +29,7 @@ def music(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Manager]:
 
 @pytest.fixture(scope="module")
 def music_client(music: Manager, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The web app over the same music manager, as the page talks to it."""
-    from fastapi.testclient import TestClient
-
-    from profiles.db import make_engine
-    from profiles.migrate import upgrade
-    from profiles.store import ProfileStore
-    from ui.server import create_app
-    from ui.server.settings import ServerSettings
-
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('music-app') / 'app.db'}")
-    upgrade(engine)
-    settings = music.base.settings.model_copy(update={"catalog": music.catalog.name})
-    app = create_app(settings, manager_factory=lambda name: music, store=ProfileStore(engine),
-                     server=ServerSettings(allowed_hosts=["testserver"],
-                                           signups_per_minute=10_000))
-    with TestClient(app) as client:
-        yield client
+    yield from serve(music, tmp_path_factory.mktemp("music-app"))
 
 
 @pytest.fixture(params=["manager", "socket"])
