@@ -11,7 +11,10 @@ Methods, all through the server's own path (``Manager.turn`` with ``recall``, ``
 ``ProfileStore``): no learning; oracle (told the hidden rule of the situation); ICL-edit (the
 raw edit of the most similar past situation: those very items stay off); CIPHER-1 and CIPHER-5
 (the rules of the 1 / 5 most similar past situations); context-agnostic (every rule learned,
-whatever the situation).
+whatever the situation). With ``--llm NAME``: cipher_5_llm (a model reads each edit); with
+``--llm-aggregate NAME``: cipher_5_llm_agg (CIPHER-5 whose recalled preferences a model
+combines into one per request, ``profiles.llm_aggregate``, the merge answering when its reply
+is unusable; the manager's own aggregator, as the server's ``TASTEBUD_PROFILE_AGGREGATE=llm``).
 
 The situations' wordings come in two sets: ``dev`` (seen while choosing CIPHER's similarity
 threshold) and ``heldout`` (never looked at before the reported run). Both are reported.
@@ -121,6 +124,7 @@ def _memory(method: str, cipher: Any, user: int, catalog: Any, hidden: Rule) -> 
 
 
 _LLM: list[Any] = []  # the chat model of --llm, loaded once (cipher_5_llm)
+_AGG_LLM: list[Any] = []  # the chat model of --llm-aggregate (cipher_5_llm_agg)
 
 
 def _cipher(method: str, store: Any, encoder: Any, min_similarity: float) -> Any:
@@ -135,6 +139,8 @@ def _cipher(method: str, store: Any, encoder: Any, min_similarity: float) -> Any
         return Cipher(store, encoder, k=5, min_similarity=min_similarity,
                       infer=LLMInfer(_LLM[0]))
 
+    if method == "cipher_5_llm_agg":  # rules read the edits; the manager's aggregator combines
+        return Cipher(store, encoder, k=5, min_similarity=min_similarity)
     if method == "icl_edit":
         return Cipher(store, encoder, k=1, min_similarity=min_similarity, infer=removed_items)
     if method == "cipher_1":
@@ -164,13 +170,34 @@ def run_method(manager: Any, encoder: Any, method: str, rounds: list[Round],
     from profiles.migrate import upgrade
     from profiles.store import ProfileStore
 
-    cat = manager.catalog
     engine = make_engine(f"sqlite:///{workdir / f'{method}.db'}")
     upgrade(engine)
     store = ProfileStore(engine)
     user = store.create_user("simulated")[0].id
     cipher = _cipher(method, store, encoder, min_similarity)
+    aggregator = None
+    if method == "cipher_5_llm_agg":
+        from profiles.llm_aggregate import LLMAggregate
+
+        if not _AGG_LLM:
+            raise SystemExit("cipher_5_llm_agg needs a model: pass --llm-aggregate NAME")
+        aggregator = LLMAggregate(_AGG_LLM[0])
+    before, manager.aggregator = manager.aggregator, aggregator
+    try:
+        out = _rounds(manager, method, cipher, store, user, rounds)
+    finally:
+        manager.aggregator = before
+        engine.dispose()
+    if aggregator is not None:
+        out["aggregation"] = aggregator.tally.to_json()
+    return out
+
+
+def _rounds(manager: Any, method: str, cipher: Any, store: Any, user: int,
+            rounds: list[Round]) -> dict[str, Any]:
+    cat = manager.catalog
     costs, applied_in_neutral, neutral = [], 0, 0
+    applied_by: dict[str, int] = {}  # who combined the recalled preferences, per round
     learned_in: dict[int, str] = {}
     for r in rounds:
         hidden = SITUATIONS[r.situation][0]
@@ -182,6 +209,9 @@ def run_method(manager: Any, encoder: Any, method: str, rounds: list[Round],
                 items = [c["id"] for c in ev.data["items"]]
             elif ev.type == "done":
                 done = ev.data
+        if done.get("memory"):
+            who = done["memory"][0].get("aggregated_by", "merge")
+            applied_by[who] = applied_by.get(who, 0) + 1
         index = cat.item_index
         kept = [i for i in items if hidden.admits(cat, index[i])]
         # one substitution per item taken off, one insertion per item missing from a short
@@ -198,13 +228,12 @@ def run_method(manager: Any, encoder: Any, method: str, rounds: list[Round],
     learned = [p for p in store.profile(user) if p.id in learned_in]
     accuracy = (sum(_matches(Rule.from_json(p.rule), SITUATIONS[learned_in[p.id]][0])
                     for p in learned) / len(learned)) if learned else None
-    engine.dispose()
     by: dict[str, int] = {}  # who read each learned preference (llm, or rules as fallback)
     for p in learned:
         k = (p.evidence or {}).get("inferred_by", "rules")
         by[k] = by.get(k, 0) + 1
     return {"costs": costs, "preference_accuracy": accuracy, "learned": len(learned),
-            "inferred_by": by,
+            "inferred_by": by, "aggregated_by": applied_by,
             "overgeneralisation": applied_in_neutral / neutral if neutral else None}
 
 
@@ -217,7 +246,10 @@ def _summary(per_seed: list[dict[str, Any]]) -> dict[str, Any]:
             "preference_accuracy": round(float(np.mean(acc)), 3) if acc else None,
             "overgeneralisation": round(float(np.mean(over)), 3) if over else None,
             "learned_preferences": [r["learned"] for r in per_seed],
-            "inferred_by": [r["inferred_by"] for r in per_seed]}
+            "inferred_by": [r["inferred_by"] for r in per_seed],
+            "aggregated_by": [r["aggregated_by"] for r in per_seed],
+            **({"aggregation": [r["aggregation"] for r in per_seed]}
+               if "aggregation" in per_seed[0] else {})}
 
 
 def plot(curves: dict[str, dict[str, list[float]]], path: Path) -> None:
@@ -254,6 +286,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--llm", default=None,
                     help="a registered local model (e.g. qwen2.5-coder-0.5b): adds cipher_5_llm, "
                          "CIPHER-5 whose edits are read by that model")
+    ap.add_argument("--llm-aggregate", default=None, metavar="NAME",
+                    help="a registered local model: adds cipher_5_llm_agg, CIPHER-5 whose "
+                         "recalled preferences that model combines (merge as fallback)")
     args = ap.parse_args(argv)
 
     from tqdm.auto import tqdm
@@ -277,6 +312,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         _LLM.append(get_chat_model(settings.llm.model_copy(update={"model": args.llm})))
         methods.append("cipher_5_llm") if "cipher_5_llm" not in methods else None
+    if args.llm_aggregate:
+        from agent.llm import get_chat_model
+
+        _AGG_LLM.append(get_chat_model(settings.llm.model_copy(
+            update={"model": args.llm_aggregate})))
+        methods += [] if "cipher_5_llm_agg" in methods else ["cipher_5_llm_agg"]
     splits = args.splits.split(",")
     out: dict[str, Any] = {"rounds": args.rounds, "seeds": args.seeds, "list_size": LIST,
                            "catalog": args.catalog, "encoder": encoder.name,
@@ -311,6 +352,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                         if m.startswith("cipher")},
                 "overgeneralisation": {m: r["overgeneralisation"] for m, r in results.items()
                                        if m not in ("no_learning", "oracle")},
+                "aggregated_by": {m: r["aggregated_by"] for m, r in results.items()
+                                  if m.startswith("cipher")},
+                **({"aggregation": results["cipher_5_llm_agg"]["aggregation"]}
+                   if "cipher_5_llm_agg" in results else {}),
                 "cipher_5_vs_no_learning": round(c5 / nl, 3) if c5 is not None and nl else None,
                 "cipher_5_vs_oracle": round(c5 / orc, 3) if c5 is not None and orc else None,
             }
@@ -322,8 +367,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out["overgeneralisation"] = out[main_split]["overgeneralisation"]
     out["machine"] = (f"{platform.machine()}, {os.cpu_count()} cores, Python "
                       f"{platform.python_version()}; "
-                      + (f"{args.llm} reads the edits of cipher_5_llm" if args.llm else
-                         "no LLM (rules and templates)"))
+                      + "; ".join([*([f"{args.llm} reads the edits of cipher_5_llm"]
+                                     if args.llm else []),
+                                   *([f"{args.llm_aggregate} combines the recalled "
+                                      "preferences of cipher_5_llm_agg"]
+                                     if args.llm_aggregate else [])]
+                                  or ["no LLM (rules and templates)"]))
     out["wall_s"] = round(time.perf_counter() - t0, 1)
     if args.plot:
         plot(curves, args.plot)

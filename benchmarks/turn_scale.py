@@ -107,6 +107,23 @@ class PopularityUnderFilter:
         return cand[np.argsort(-self.counts[cand], kind="stable")[:10]]
 
 
+def similar_recall(sem: Any, seed: int, items: int = 20, k: int = 100) -> dict[str, float]:
+    """How many of 20 items' true 100 text neighbours (exact, over every item) the turn's
+    ``similar_items`` finds with its share of the IVF lists, and a search of all of them."""
+    from recsys.index import SIMILAR_PROBE_SHARE
+
+    rng = np.random.default_rng(seed)
+    found: dict[str, list[float]] = {"turn": [], "every_list": []}
+    for i in rng.choice(len(sem.embeddings), items, replace=False).tolist():
+        s = sem.embeddings @ sem.embeddings[i]
+        s[i] = -np.inf
+        true = set(np.argpartition(-s, k)[:k].tolist())
+        for name, share in (("turn", SIMILAR_PROBE_SHARE), ("every_list", 1.0)):
+            got = sem.search_vector(sem.embeddings[i], k, exclude=[i], probe_share=share)
+            found[name].append(len(true & set(got.ids.tolist())) / k)
+    return {name: round(float(np.mean(v)), 3) for name, v in found.items()}
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--items", type=int, default=1_000_000)
@@ -115,6 +132,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--embedding", default="hashing-384",
                    help="item text encoder (MiniLM over 1M texts takes hours on 2 cores)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="keep the stored catalog, models and index here and reuse them in a "
+                        "later run of the same size and seed (default: a temporary folder)")
     args = p.parse_args(argv)
 
     from threadpoolctl import threadpool_limits
@@ -129,19 +149,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     setup: dict[str, float] = {}
     out: dict[str, Any] = {"machine": {"cores": os.cpu_count(), "gpu": False}}
     with tempfile.TemporaryDirectory(prefix="tastebud-scale-") as tmp:
-        settings = Settings(data_dir=Path(tmp), embedding_model=args.embedding)
+        folder = args.data_dir or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = Settings(data_dir=folder, embedding_model=args.embedding)
+        # what a later run may reuse: the same catalog (size, seed) stored and trained
+        built = folder / f".built-{args.items}-{args.users}-{args.seed}"
         t = time.perf_counter()
         log(f"synthetic catalog: {args.items} items, {args.users} users")
         cat = catalog(args.items, args.users, args.seed)
         setup["catalog_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        log("storing it (SQLite: the hard filters' database)")
         engine = get_engine(settings.database_url)
-        save_catalog(engine, cat, progress=True)
-        setup["store_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        train(cat, settings, ["als", "popularity"], progress=True)
-        setup["train_s"] = time.perf_counter() - t
+        if built.exists():
+            log(f"reusing the stored catalog and models in {folder}")
+        else:
+            t = time.perf_counter()
+            log("storing it (SQLite: the hard filters' database)")
+            save_catalog(engine, cat, progress=True)
+            setup["store_s"] = time.perf_counter() - t
+            t = time.perf_counter()
+            train(cat, settings, ["als", "popularity"], progress=True)
+            setup["train_s"] = time.perf_counter() - t
+            built.touch()
         ctx = ToolContext(catalog=cat, settings=settings, engine=engine)
         for name, load in (("semantic_index", ctx.semantic_index), ("graph", ctx.policy),
                            ("session_ranker", ctx.session_ranker), ("models", ctx.model)):
@@ -155,6 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         out["setup_s"] = {k: round(v, 1) for k, v in setup.items()}
         out["peak_rss_after_setup_mb"] = peak_mb()
 
+        out["similar_items_recall@100"] = similar_recall(ctx.semantic_index(), args.seed)
         base = PopularityUnderFilter(cat)
         convs = conversations(cat, args.conversations, args.seed)
         log(f"{len(convs)} conversations, {sum(len(c[1]) for c in convs)} turns")

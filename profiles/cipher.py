@@ -5,7 +5,8 @@ each with the context it was learned in, and apply those of the most similar pas
   request it answered, infer a rule in the catalog's fields (``profiles.rules.infer``), and
   store it as a preference statement with its context, evidence and the context's embedding.
 - ``recall``: for a new request, the preferences of the ``k`` most similar past contexts of
-  this person (cosine of context embeddings, at least ``min_similarity``), merged newest-wins.
+  this person (cosine of context embeddings, at least ``min_similarity``), merged newest-wins
+  (``combined``) or reconciled by a model (``profiles.llm_aggregate``, in the planner).
 
 A preference learned with the kids does not reach a request alone unless the two requests
 read alike; and whatever is recalled yields to what the request itself asks for (the manager
@@ -44,10 +45,12 @@ class Remembered:
     context: str
     similarity: float
     rule: Rule
+    learned_at: str | None = None  # ISO time (an aggregating model weighs newer ones)
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "context": self.context,
-                "similarity": round(self.similarity, 3), "rule": self.rule.to_json()}
+                "similarity": round(self.similarity, 3), "rule": self.rule.to_json(),
+                "learned_at": self.learned_at}
 
 
 class Cipher:
@@ -121,7 +124,8 @@ class Cipher:
         for i in ranked:
             p = rows[i][0]
             out.append(Remembered(p.id, p.text, p.context or "", sims[i],
-                                  Rule.from_json(p.rule)))
+                                  Rule.from_json(p.rule),
+                                  p.created_at.isoformat(timespec="seconds")))
         return out
 
 

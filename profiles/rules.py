@@ -104,6 +104,28 @@ def merge(rules: list[Rule]) -> Rule:
     return out
 
 
+def part_of(rule: Rule, applied: Rule) -> Rule:
+    """What of ``rule`` the ``applied`` one holds, as applied (a value forbidden in ``rule``
+    but only ranked down in ``applied`` is ranked down; a bound replaced by another is gone):
+    what a recalled preference still contributes after merging or aggregating."""
+    out = Rule()
+    for part in (rule.exclude, rule.less):
+        for f, vs in part.items():
+            for v in vs:
+                if v in applied.exclude.get(f, []):
+                    _add(out.exclude, f, v)
+                elif v in applied.less.get(f, []):
+                    _add(out.less, f, v)
+    for name, (lo, hi) in rule.ranges.items():
+        a_lo, a_hi = applied.ranges.get(name, [None, None])
+        kept = [lo if lo is not None and lo == a_lo else None,
+                hi if hi is not None and hi == a_hi else None]
+        if kept != [None, None]:
+            out.ranges[name] = kept
+    out.items = [i for i in rule.items if i in applied.items]
+    return out
+
+
 def _add(d: dict[str, list[str]], f: str, v: str) -> None:
     d.setdefault(f, [])
     if v not in d[f]:

@@ -8,8 +8,12 @@ catalog. Values are always bound parameters.
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -25,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from recsys.errors import CatalogNotFoundError, UnknownNameError
+from recsys.kept import Kept
 from recsys.store import CatalogRecord, ItemAttributeRecord, ItemRecord, ItemValueRecord
 
 _ITEM = ItemRecord.__table__  # type: ignore[attr-defined]
@@ -59,13 +64,22 @@ def filter_items(engine: Engine, catalog: str, *, include: FieldValues | None = 
     if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0, got {limit}")
     inc, exc = _clean(include, "include"), _clean(exclude, "exclude")
+    within_arr = None if within is None else np.unique(np.asarray(within, np.int64))
+    skip = np.unique(np.asarray(exclude_items, np.int64))
     with engine.connect() as conn:
-        n_items = _check_catalog(conn, catalog)
+        n_items, version = _check_catalog(conn, catalog)
+        # a chat re-asks its standing conditions each turn: the same question about the
+        # same import of the catalog gets the answer it got (a re-import is a new version)
+        key = (catalog, version, _frozen(inc), _frozen(exc), year_min, year_max,
+               None if within_arr is None else within_arr.tobytes(), skip.tobytes(), limit,
+               tuple(sorted((f, tuple(r)) for f, r in (ranges or {}).items())))
+        kept = _answers(engine)
+        hit = kept.peek(key)
+        if hit is not None:
+            return hit.copy()
         _check_fields(conn, catalog, [*inc, *exc])
         if limit == 0 or (within is not None and len(within) == 0):
             return np.empty(0, np.int32)
-        within_arr = None if within is None else np.unique(np.asarray(within, np.int64))
-        skip = np.unique(np.asarray(exclude_items, np.int64))
         big_within = within_arr is not None and len(within_arr) > _IN_SQL_MAX
         big_skip = len(skip) > _IN_SQL_MAX
         post = big_within or big_skip  # lists applied in numpy after the query
@@ -84,7 +98,26 @@ def filter_items(engine: Engine, catalog: str, *, include: FieldValues | None = 
             out = out[~np.isin(out, skip, assume_unique=True)]
         if limit is not None:
             out = out[:limit]
-    return out.astype(np.int32)
+    out = out.astype(np.int32)
+    kept.get(key, out.copy)
+    return out
+
+
+ANSWERS_KEPT = 256  # filter answers kept per database (a few MB at most)
+_ANSWERS: weakref.WeakKeyDictionary[Engine, Kept[np.ndarray]] = weakref.WeakKeyDictionary()
+_ANSWERS_LOCK = threading.Lock()
+
+
+def _answers(engine: Engine) -> Kept[np.ndarray]:
+    with _ANSWERS_LOCK:
+        kept = _ANSWERS.get(engine)
+        if kept is None:
+            kept = _ANSWERS[engine] = Kept(ANSWERS_KEPT)
+        return kept
+
+
+def _frozen(spec: dict[str, list[str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple(sorted((f, tuple(v)) for f, v in spec.items()))
 
 
 def _statement(conn: Connection, catalog: str, n_items: int, inc: dict[str, list[str]],
@@ -97,11 +130,11 @@ def _statement(conn: Connection, catalog: str, n_items: int, inc: dict[str, list
     if inc and (within is None or len(within) > _DRIVE_WITHIN_MAX):
         # drive from the smallest include list through ix_attr_value
         first = _smallest(conn, catalog, inc)
-        a = _ATTR.alias("drv")
+        a = _alias(_ATTR, "drv")
         idx = a.c.item_idx
         conds = [a.c.catalog == catalog, a.c.field == first, a.c.value.in_(inc[first])]
         if years:
-            it = _ITEM.alias("yr")
+            it = _alias(_ITEM, "yr")
             conds.append(exists().where(it.c.catalog == catalog, it.c.idx == idx,
                                         *_year_conds(it.c.year, year_min, year_max)))
         # several values: an item may match more than one (group), and ordering by a
@@ -111,7 +144,7 @@ def _statement(conn: Connection, catalog: str, n_items: int, inc: dict[str, list
     else:
         # drive from the item table: a short candidate list, or everything
         drv = None
-        it = _ITEM.alias("it")
+        it = _alias(_ITEM, "it")
         idx = key = it.c.idx
         conds = [it.c.catalog == catalog]
         if years:
@@ -128,9 +161,12 @@ def _statement(conn: Connection, catalog: str, n_items: int, inc: dict[str, list
                 if _year_count(conn, catalog, year_min, year_max, wide) >= wide:
                     year = year + literal_column("0")
             conds += _year_conds(year, year_min, year_max)
-    conds += [_has(catalog, f, v, idx) for f, v in inc.items() if f != drv]
-    conds += [~_has(catalog, f, v, idx) for f, v in exc.items()]
-    conds += [_in_range(catalog, f, lo, hi, idx) for f, (lo, hi) in (ranges or {}).items()]
+    # each correlated probe gets its own alias of the table (numbered)
+    conds += [_has(catalog, f, v, idx, f"inc{k}")
+              for k, (f, v) in enumerate((f, v) for f, v in inc.items() if f != drv)]
+    conds += [~_has(catalog, f, v, idx, f"exc{k}") for k, (f, v) in enumerate(exc.items())]
+    conds += [_in_range(catalog, f, lo, hi, idx, f"rng{k}")
+              for k, (f, (lo, hi)) in enumerate((ranges or {}).items())]
     if within is not None:
         conds.append(idx.in_(bindparam("within", within.tolist(), expanding=True)))
     if skip is not None and len(skip):
@@ -155,14 +191,16 @@ def _clean(spec: FieldValues | None, name: str) -> dict[str, list[str]]:
     return out
 
 
-def _check_catalog(conn: Connection, catalog: str) -> int:
-    """The catalog's number of items; CatalogNotFoundError if it is not imported."""
-    found = conn.execute(select(_CAT.c.n_items).where(_CAT.c.name == catalog)).first()
+def _check_catalog(conn: Connection, catalog: str) -> tuple[int, tuple[str, str]]:
+    """The catalog's number of items and which import of it this is (fingerprint, time);
+    CatalogNotFoundError if it is not imported."""
+    found = conn.execute(select(_CAT.c.n_items, _CAT.c.fingerprint, _CAT.c.imported_at)
+                         .where(_CAT.c.name == catalog)).first()
     if found is None:
         known = conn.execute(select(_CAT.c.name).order_by(_CAT.c.name)).scalars().all()
         raise CatalogNotFoundError(
             f"catalog '{catalog}' is not imported (imported: {', '.join(known) or 'none'})")
-    return int(found[0])
+    return int(found[0]), (str(found[1]), str(found[2]))
 
 
 def _check_fields(conn: Connection, catalog: str, fields: list[str]) -> None:
@@ -219,17 +257,25 @@ def _year_count(conn: Connection, catalog: str, lo: int | None, hi: int | None,
     return int(conn.execute(select(func.count()).select_from(rows)).scalar_one())
 
 
-def _has(catalog: str, fld: str, vals: list[str], idx: ColumnElement) -> ColumnElement:
+@functools.lru_cache(maxsize=64)
+def _alias(table: Any, name: str) -> Any:
+    """A named alias of ``table``, built once: SQLAlchemy fills a fresh alias's column
+    collection on first use, a cost paid in every query when aliases are made per query."""
+    return table.alias(name)
+
+
+def _has(catalog: str, fld: str, vals: list[str], idx: ColumnElement,
+         name: str = "has") -> ColumnElement:
     """The item ``idx`` has one of ``vals`` in ``fld`` (an index probe per value)."""
-    a = _ATTR.alias()
+    a = _alias(_ATTR, name)
     return exists().where(a.c.catalog == catalog, a.c.field == fld, a.c.value.in_(vals),
                           a.c.item_idx == idx)
 
 
 def _in_range(catalog: str, fld: str, lo: float | None, hi: float | None,
-              idx: ColumnElement) -> ColumnElement:
+              idx: ColumnElement, name: str = "rng") -> ColumnElement:
     """The item ``idx`` has number ``fld`` within [lo, hi] (a primary-key probe)."""
-    v = _VAL.alias()
+    v = _alias(_VAL, name)
     conds = [v.c.catalog == catalog, v.c.item_idx == idx, v.c.field == fld,
              v.c.number.is_not(None)]
     if lo is not None:

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.errors import ModelError
+from recsys.kept import Kept
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class SessionWeights:
 
 
 FACTOR_NEIGHBOURS = 500  # neighbours per seed when ranking by item factors
+NEIGHBOURS_KEPT = 512  # seeds whose factor neighbours are kept across turns
 
 
 def _z(x: np.ndarray) -> np.ndarray:
@@ -153,6 +155,8 @@ class SessionRanker:
             # FACTOR_NEIGHBOURS), not a dense (I x seeds) product: ~10x cheaper at 1M items
             kind = "ivf" if n > 200_000 else auto_kind(*self.factors.shape)
             self._index = VectorIndex.build(self.factors, kind)  # IVF: ~17 s once at 1M
+            # a seed's neighbours are asked again each turn it stays in the conversation
+            self._neighbours: Kept[tuple[np.ndarray, np.ndarray]] = Kept(NEIGHBOURS_KEPT)
             similarity = sp.csr_matrix((n, n), dtype=np.float32)
         sim = sp.csr_matrix(similarity, dtype=np.float32)
         self.similarity = sim
@@ -207,8 +211,14 @@ class SessionRanker:
             m = self.nearest if nearest else self.similarity
             return np.asarray(m[idx].T @ val).ravel()
         k = min(FACTOR_NEIGHBOURS + 1, len(self.factors))
-        sims, ids = self._index.search(self.factors[idx], k)  # (S, k) best first
-        sims, ids = sims.copy(), ids.copy()
+
+        def search(seed: int) -> tuple[np.ndarray, np.ndarray]:
+            s, i = self._index.search(self.factors[seed:seed + 1], k)  # best first
+            return s[0].copy(), i[0].copy()
+
+        rows = [self._neighbours.get(int(s), lambda s=int(s): search(s)) for s in idx]
+        sims = np.stack([r[0] for r in rows])  # (S, k); a copy: kept rows stay as found
+        ids = np.stack([r[1] for r in rows])
         sims = np.where((ids >= 0) & (ids != idx[:, None]), np.maximum(sims, 0.0), 0.0)
         if nearest:
             sims /= np.maximum(sims.max(axis=1, keepdims=True), 1e-9)

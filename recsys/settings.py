@@ -133,6 +133,12 @@ class Settings(BaseSettings):
                     "removed items share and the kept ones lack) or 'llm' (the chat model's "
                     "reading, checked against the items; seconds per edit on a CPU). "
                     "Measured side by side by benchmarks/edit_cost.py --llm.")
+    profile_aggregate: Literal["merge", "llm"] = Field(
+        default="merge",
+        description="How the preferences recalled for a request become one: 'merge' "
+                    "(deduplicate, newest wins on a conflict) or 'llm' (the chat model "
+                    "reconciles them, checked to invent nothing; the merge answers when its "
+                    "reply is unusable). Measured by benchmarks/edit_cost.py --llm-aggregate.")
     llm: LLMSettings = Field(default_factory=LLMSettings,
                              description="The LLM backend (TASTEBUD_LLM_*).")
     server: ServerSettings = Field(default_factory=ServerSettings,

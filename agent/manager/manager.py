@@ -69,7 +69,10 @@ class Manager:
 
     def __init__(self, ctx: ToolContext, *, llm: ChatModel | None = None,
                  planner: str = "auto", list_size: int = 5, llm_nlu: bool = True,
-                 reply_style: str | None = None) -> None:
+                 reply_style: str | None = None, aggregator: Any = None) -> None:
+        """``aggregator``: what combines the preferences recalled for a request
+        (``profiles.llm_aggregate.LLMAggregate``); by default the chat model when the
+        settings say ``profile_aggregate="llm"``, else the newest-wins merge."""
         from agent.manager.reply import STYLES
 
         self.base = ctx
@@ -90,6 +93,23 @@ class Manager:
         self.rules = RulePlanner(list_size)
         self.tool_planner = ToolCallingPlanner(llm, list_size) \
             if planner == "llm" and llm is not None else None
+        if aggregator is None and llm is not None and \
+                getattr(ctx.settings, "profile_aggregate", "merge") == "llm":
+            from profiles.llm_aggregate import LLMAggregate
+
+            aggregator = LLMAggregate(llm)
+        self.aggregator = aggregator
+
+    @property
+    def aggregator(self) -> Any:
+        """What combines recalled preferences (None: the merge); set on both planners."""
+        return self.rules.aggregator
+
+    @aggregator.setter
+    def aggregator(self, value: Any) -> None:
+        self.rules.aggregator = value
+        if self.tool_planner is not None:
+            self.tool_planner.aggregator = value
 
     @classmethod
     def open(cls, catalog: str | None = None, settings: Settings | None = None, *,

@@ -89,20 +89,54 @@ def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[An
     if ctx.user is not None:
         try:
             model = ctx.model()
-            mf = np.asarray(model.score(ctx.user), np.float32)
+            z = _taste(model, ctx.user)
             s = model.seen
             seen = s.indices[s.indptr[ctx.user]:s.indptr[ctx.user + 1]]  # known already
-            sd = mf.std()
-            if sd > 0:
-                scores += (mf - mf.mean()) / sd
+            if z is not None:
+                scores += z
                 used = f"{model.name}+{used}"
         except UnknownUserError:
             pass
-    keep = np.ones(len(scores), bool)  # a mask: isin over every item costs more
-    keep[np.asarray(skip, np.int64)] = False
-    keep[seen] = False
-    keep[np.fromiter((*(i for i, w in ctx.seeds.items() if w != 0), *ctx.request),
-                     np.int64)] = False
-    ids = np.flatnonzero(keep) if cand is None else \
-        (c := np.asarray(cand, np.int64))[keep[c]]
+    off = np.concatenate([np.asarray(skip, np.int64), np.asarray(seen, np.int64),
+                          np.fromiter((*(i for i, w in ctx.seeds.items() if w != 0),
+                                       *ctx.request), np.int64)])
+    if cand is None:  # the whole catalog: rule out by score, gathering 1M ids costs more
+        scores[off] = -np.inf
+        best = top_k(_every_item(len(scores)), scores, n)
+        ok = np.isfinite(best.scores)
+        return Ranked(best.ids[ok], best.scores[ok]), used
+    c = np.asarray(cand, np.int64)
+    ids = c[~np.isin(c, off)]
     return top_k(ids, scores[ids], n), used
+
+
+TASTE_KEPT = 16  # known users whose z-scored MF scores are kept (4 MB each at 1M items)
+
+
+def _taste(model: Any, user: int) -> np.ndarray | None:
+    """A known user's MF scores over every item, z-scored (None when they are all alike);
+    kept for the chat's next turns: a user's taste does not change within a conversation,
+    and scoring 1M items costs ~20 ms."""
+    from recsys.kept import Kept
+
+    kept = model.__dict__.get("_taste_kept")
+    if kept is None:
+        kept = model.__dict__.setdefault("_taste_kept", Kept(TASTE_KEPT))
+
+    def z() -> np.ndarray | None:
+        mf = np.asarray(model.score(user), np.float32)
+        sd = mf.std()
+        if not sd > 0:
+            return None
+        out = (mf - mf.mean()) / sd
+        out.flags.writeable = False
+        return out
+
+    # the model object identifies the fit: a retrained model is a new object
+    return kept.get(int(user), z)
+
+
+def _every_item(n: int) -> np.ndarray:
+    from agent.state import _every_item as every
+
+    return every(n)

@@ -140,3 +140,16 @@ def test_negative_limit_rejected(stored: tuple[Engine, Catalog]) -> None:
     engine, cat = stored
     with pytest.raises(ValueError, match="limit"):
         filter_items(engine, cat.name, limit=-1)
+
+
+def test_a_kept_answer_is_not_given_after_the_catalog_is_imported_again(
+        stored: tuple[Engine, Catalog]) -> None:
+    import dataclasses
+
+    engine, cat = stored
+    first = filter_items(engine, cat.name, year_min=1990)
+    assert filter_items(engine, cat.name, year_min=1990).tolist() == first.tolist()
+    years = cat.years.copy()
+    years[years >= 1990] = 1900  # the new import has nothing from 1990 on
+    save_catalog(engine, dataclasses.replace(cat, years=years), progress=False)
+    assert len(first) and filter_items(engine, cat.name, year_min=1990).tolist() == []

@@ -80,6 +80,17 @@ def test_ivf_probing_every_list_is_exact(data: tuple[np.ndarray, np.ndarray]) ->
     assert recall(index.search(q, 10)[1], brute_force(x, q, 10)[1]) == 1.0
 
 
+def test_ivf_probing_fewer_lists_for_an_indexed_row(data: tuple[np.ndarray, np.ndarray]) -> None:
+    x, _ = data
+    nlist, _ = ivf_params(len(x))
+    index = VectorIndex.build(x, "ivf", nprobe=nlist)
+    rows = x[:50]
+    exact = brute_force(x, rows, 10)[1]
+    assert recall(index.search(rows, 10, probe_share=1.0)[1], exact) == 1.0
+    few = index.search(rows, 10, probe_share=8 / nlist)[1]  # 8 lists: the floor
+    assert recall(few, exact) >= 0.8
+
+
 def test_ivf_params_scale_with_size() -> None:
     assert ivf_params(1) == (1, 1)
     nlist, nprobe = ivf_params(1_000_000)
