@@ -23,6 +23,7 @@ from agent.evaluate import Protocol, Run, evaluate, has_attributes, plot_sr_curv
 
 POLICY_ALIASES = {"mf": "recommend_only"}  # the issue's names -> registered policies
 SIMULATORS = ("rule", "noisy", "choice_model")
+MANAGER = "manager"  # the full dialogue manager, played in words (agent/simulate_manager.py)
 
 
 def _history_only(catalog: Any, scenes: list[Any]) -> Any:
@@ -46,18 +47,32 @@ def check_names(policies: list[str], simulator: str) -> list[str]:
 
     names = [POLICY_ALIASES.get(p, p) for p in policies]
     for p, name in zip(policies, names, strict=True):
-        if name not in available_policies():
-            raise UnknownNameError("policy", p, [*available_policies(), *POLICY_ALIASES])
+        if name not in available_policies() and name != MANAGER:
+            raise UnknownNameError("policy", p,
+                                   [*available_policies(), *POLICY_ALIASES, MANAGER])
     if simulator not in SIMULATORS:
         raise UnknownNameError("simulator", simulator, list(SIMULATORS))
+    if MANAGER in names and simulator != "choice_model":
+        raise ValueError(f"the manager policy talks with the choice_model user only (it "
+                         f"speaks); use --simulator choice_model, not '{simulator}'")
     return names
 
 
 def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_model", *,
                     episodes: int = 200, seed: int = 0, workers: int = 2,
                     backend: str = "pool", noise: float = 0.1,
-                    progress: bool | None = None) -> dict[str, Any]:
-    """Run every policy against ``simulator`` and return the JSON-able report."""
+                    progress: bool | None = None, manager_episodes: int | None = None,
+                    manager_llm: Any = None, settings: Any = None,
+                    dialogues: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Run every policy against ``simulator`` and return the JSON-able report.
+
+    Args:
+        manager_episodes: at most this many episodes for the manager policy (its turns take
+            milliseconds to seconds; the id policies' take microseconds); None: ``episodes``.
+        manager_llm: the manager's chat model; None: rules and templates (``--model fake``).
+        settings: where the manager's catalog database is (default: ``get_settings()``).
+        dialogues: when given, each manager episode's transcript is appended to it.
+    """
     from agent.policies import build_context, create_policy
     from agent.simulators.choice_model import ChoiceModel
     from agent.simulators.choice_user import ChoiceUser
@@ -73,7 +88,8 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
             if s.user not in latest or s.time > latest[s.user].time:
                 latest[s.user] = s
     scenes = sorted(latest.values(), key=lambda s: (s.user, s.time))
-    ctx = build_context(_history_only(catalog, scenes))
+    history = _history_only(catalog, scenes)
+    ctx = build_context(history)
     has = has_attributes(catalog)
     scenes = [s for s in scenes if has[s.chosen]]
     if not scenes:
@@ -98,6 +114,11 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
     out: dict[str, Any] = {}
     runs: dict[str, Run] = {}
     for p, name in zip(policies, names, strict=True):
+        if name == MANAGER:
+            out[p] = _manager_metrics(history, ctx, sim, pairs[:manager_episodes], seed,
+                                      protocol, workers, progress, manager_llm, settings,
+                                      dialogues)
+            continue
         params: dict[str, Any] = {"noise": "auto"} if name == "graph" else {}
         run = evaluate(create_policy(name, ctx, **params), sim, ctx.graph, pairs, seed=seed,
                        protocol=protocol, workers=workers, progress=progress, backend=backend)
@@ -109,6 +130,29 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
             "machine": {"cores": os.cpu_count(), "workers": workers},
             "setup_s": round(setup_s, 2), "simulator_train_s": round(train_s, 2),
             "policies": out}
+
+
+def _manager_metrics(history: Any, ctx: Any, sim: Any, pairs: np.ndarray, seed: int,
+                     protocol: Protocol, workers: int, progress: bool | None, llm: Any,
+                     settings: Any, dialogues: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The manager policy's figures: the same keys, leaks and ungrounded items measured."""
+    from agent.simulate_manager import build_manager, dialogue_rates, evaluate_manager
+    from agent.simulators.talking import TalkingUser
+
+    t0 = time.perf_counter()
+    manager = build_manager(history, ctx, settings, list_size=protocol.list_size, llm=llm,
+                            progress=progress)
+    setup_s = time.perf_counter() - t0
+    run, said = evaluate_manager(manager, TalkingUser(sim, history), pairs, seed=seed,
+                                 protocol=protocol, workers=workers, progress=progress)
+    if dialogues is not None:
+        dialogues += [d.to_json(history) for d in said]
+    m = episode_metrics(run, history.n_items)
+    m.update(rounded(dialogue_rates(said)))
+    m.update({"episodes": len(pairs), "setup_s": round(setup_s, 2),
+              "llm": None if llm is None else getattr(llm, "name", type(llm).__name__),
+              "list_size": protocol.list_size, "backend": "pool"})
+    return m
 
 
 def episode_metrics(run: Run, n_items: int) -> dict[str, Any]:
@@ -136,7 +180,8 @@ def write_report(report: dict[str, Any], folder: Path) -> dict[str, str]:
     png = plot_sr_curves(report["policies"], folder / "sr_by_turn.png",
                          f"{report['catalog']}, {report['simulator']} users, "
                          f"{report['episodes']} episodes")
-    cols = ["SR@5", "SR@10", "SR@15", "AT", "recall@10", "ungrounded_rate", "turn_p50_s"]
+    cols = ["SR@5", "SR@10", "SR@15", "AT", "recall@10", "ungrounded_rate",
+            "leaked_title_rate", "turn_p50_s"]
     lines = [f"# Simulation: {report['catalog']}, {report['simulator']} users",
              "", f"{report['episodes']} episodes over {report['scenes']} real held-out scenes, "
              f"seed {report['seed']}, backend {report['backend']}.", "",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -86,7 +86,8 @@ def cpr(
 
 def simulate(
     policies: Annotated[str, typer.Option(
-        help="Comma-separated policies: graph, mf, popularity, or any 'evaluate cpr' one.")]
+        help="Comma-separated policies: manager (the full dialogue manager, in words), "
+             "graph, mf, popularity, or any 'evaluate cpr' one.")]
     = "graph,mf,popularity",
     simulator: Annotated[str, typer.Option(
         help="Simulated user: choice_model (trained on real choices), rule or noisy.")]
@@ -102,6 +103,15 @@ def simulate(
         help="pool (processes here) or ray (RAY_ADDRESS, else a local Ray cluster).")] = "pool",
     out: Annotated[Path | None, typer.Option(
         help="Report folder (default: DATA_DIR/simulations/<catalog>_<simulator>).")] = None,
+    manager_episodes: Annotated[int | None, typer.Option(
+        min=1, help="At most this many episodes for the manager (default: --episodes).")]
+    = None,
+    manager_model: Annotated[str, typer.Option(
+        help="The manager's LLM: 'fake' (rules and templates) or a model as in "
+             "'tastebud chat --model'.")] = "fake",
+    store: Annotated[bool, typer.Option(
+        "--store", help="Save the manager's dialogues as read-only simulated sessions "
+                        "(the web page replays them).")] = False,
 ) -> None:
     """Policies x simulated users on real held-out choices: report.json, report.md, a plot."""
     from agent.simulate import check_names, simulate_report, write_report
@@ -116,11 +126,32 @@ def simulate(
     try:
         check_names(names, simulator)  # fail fast, before loading anything
         catalog = open_catalog(dataset, settings)
+        llm = None
+        if "manager" in names and manager_model not in ("fake", "none"):
+            from ui.cli_chat import _chat_model
+
+            llm = _chat_model(manager_model)
+        said: list[dict[str, Any]] = []
         report = simulate_report(catalog, names, simulator, episodes=episodes, seed=seed,
-                                 workers=workers, backend=backend, noise=noise, progress=None)
+                                 workers=workers, backend=backend, noise=noise, progress=None,
+                                 manager_episodes=manager_episodes, manager_llm=llm,
+                                 settings=settings, dialogues=said)
     except (TastebudError, ValueError, RuntimeError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     folder = out or settings.data_dir / "simulations" / f"{dataset}_{simulator}"
     report["files"] = write_report(report, folder)
+    if said:
+        path = folder / "manager_dialogues.jsonl"
+        path.write_text("".join(json.dumps(d) + "\n" for d in said))
+        report["files"]["dialogues"] = str(path)
+    if store and said:
+        from profiles.db import open_store
+        from profiles.simulations import store_dialogues
+
+        ids = store_dialogues(open_store(settings), catalog.name, said,
+                              {"simulator": simulator, "seed": seed, "report": str(folder)})
+        report["stored_sessions"] = len(ids)
+    if said:  # the report on disk names the dialogues (and the sessions) too
+        (folder / "report.json").write_text(json.dumps(report, indent=2))
     typer.echo(json.dumps(report, indent=2))

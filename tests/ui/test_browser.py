@@ -316,3 +316,27 @@ def test_the_taste_panel_shows_what_an_edit_taught_and_forgets_on_delete(
         expect(page.locator("#log li.assistant")).to_have_count(1)
         expect(page.locator("#log li.assistant").last).not_to_contain_text("Remembering")
         browser.close()
+
+
+def test_a_simulated_dialogue_replays_read_only(chromium: str,
+                                                live_app: tuple[str, FastAPI]) -> None:
+    """``/?replay=ID`` shows a stored simulated dialogue's messages and lists, and no input."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.ui.test_simulations_api import stored
+
+    url, app = live_app
+    sid = stored(app)
+    with sync_playwright() as pw:
+        browser, page = _signed_up(pw, chromium, url, "Viewer")
+        expect(page.locator("#who")).to_have_text("signed in as Viewer")
+        expect(page.get_by_test_id("simulations")).to_be_visible()
+        page.goto(f"{url}/?replay={sid}")
+        expect(page.locator("#log li.user")).to_have_text(["I'd like a comedy",
+                                                           "I'll take number 2"])
+        expect(page.locator("#log li.assistant")).to_contain_text(["Here are some comedies."])
+        expect(page.get_by_test_id("replay-note")).to_contain_text("read-only")
+        expect(page.locator("#list .card")).to_have_count(2)
+        expect(page.get_by_test_id("text")).to_have_count(0)
+        expect(page.get_by_test_id("send")).to_have_count(0)
+        browser.close()

@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, *, manager_factory: ManagerFact
     from profiles.db import open_store
     from recsys.settings import get_settings
     from ui.server import chat
-    from ui.server.routes import catalogs, profile, sessions, users
+    from ui.server.routes import catalogs, profile, sessions, simulations, users
     from ui.server.schemas import Health
     from ui.server.services import Services
 
@@ -126,7 +126,8 @@ def create_app(settings: Settings | None = None, *, manager_factory: ManagerFact
         return Health(status="ok", catalogs_loaded=svc.pool.loaded(),
                       turns_waiting=svc.gate.waiting)
 
-    for r in (users.router, catalogs.router, sessions.router, profile.router, chat.router):
+    for r in (users.router, catalogs.router, sessions.router, profile.router,
+              simulations.router, chat.router):
         app.include_router(r)
     _mount_static(app)
     return app

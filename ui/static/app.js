@@ -15,6 +15,8 @@ const state = {
   booted: false,     // signed in, and the first chat socket opened by boot()
   isReady: false,    // the current socket said "ready"
   waiters: [],       // sends waiting for a ready socket: they outlive a socket replaced meanwhile
+  // a simulated dialogue shown read-only (/?replay=ID): no socket, no input
+  replay: Number(new URLSearchParams(location.search).get("replay")) || null,
 };
 
 // ------------------------------------------------------------------ REST
@@ -118,6 +120,7 @@ function greet() {
 }
 
 function newChat() {
+  if (state.replay) { location.href = "/"; return; }  // leave the replay for a real chat
   state.session = null;
   localStorage.removeItem("tastebud.session");
   $("#log").innerHTML = "";
@@ -489,6 +492,47 @@ $("#new-token").addEventListener("click", async () => {
   $("#token-note").textContent = "New token made; the old one no longer works.";
 });
 
+// ------------------------------------------------------------------ simulated dialogues
+async function loadSimulations() {
+  const sims = await api("GET", "/api/simulations?limit=50");
+  const ul = $("#sim-list");
+  ul.innerHTML = "";
+  $("#sims").hidden = !sims.length;
+  for (const s of sims) {
+    const li = document.createElement("li");
+    li.className = s.id === state.replay ? "current" : "";
+    const a = document.createElement("a");
+    a.href = `/?replay=${s.id}`;
+    a.textContent = s.title || `simulation ${s.id}`;
+    const small = document.createElement("small");
+    small.textContent = `${s.catalog} · ${new Date(s.created_at).toLocaleString()}`;
+    li.append(a, small);
+    ul.append(li);
+  }
+}
+
+// a stored simulated dialogue, read-only: its messages and lists, no input box, no socket
+async function showReplay(id) {
+  const r = await api("GET", `/api/simulations/${id}`);
+  document.body.classList.add("replay");
+  $("#say").remove();
+  $("#quick").remove();
+  const info = r.simulated || {};
+  const note = $("#replay-note");
+  note.hidden = false;
+  note.textContent = `Simulated dialogue (read-only) over ${r.session.catalog}: the simulated user `
+    + `wanted ${info.target_title || "a hidden item"}; `
+    + (info.success ? "they took one of the recommendations." : "they took nothing.")
+    + (info.leaked_title ? " It named its target before it was shown (a leak)." : "");
+  $("#log").innerHTML = "";
+  let last = [];
+  for (const m of r.messages) {
+    const li = addMessage(m.role, m.text);
+    if (m.role === "assistant" && m.cards && m.cards.length) { pastList(li, m.cards); last = m.cards; }
+  }
+  renderList(last);
+}
+
 // ------------------------------------------------------------------ start
 async function boot() {
   if (!state.token) { showSignup(); return; }
@@ -499,6 +543,8 @@ async function boot() {
     $("#token-out").textContent = state.token;
     loadProfile().catch(console.warn);
     await loadCatalogs();
+    loadSimulations().catch(console.warn);
+    if (state.replay) { await showReplay(state.replay); return; }
     const last = Number(localStorage.getItem("tastebud.session"));
     if (last) {
       try { await openSession(last); return; } catch (_) { localStorage.removeItem("tastebud.session"); }
