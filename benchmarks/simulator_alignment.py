@@ -6,10 +6,14 @@ real choice. Users are split by id hash: train (everything a chooser learns from
 stopping; what the features were chosen on) and heldout (never looked at while developing).
 Every chooser is scored on the same lists in one run: random, popularity, MF (ALS on train
 users, folded in from the history), the local LLM zero-shot (``--llm-scenes`` held-out scenes
-per N, it costs seconds each on 2 cores), and the trained choice model.
+per N, it costs seconds each on 2 cores), the trained choice model, and the LM simulator
+(SmolLM2-135M, SFT then DPO with ``trl`` on the teacher's kept rationales from
+``benchmarks/teacher_rationales.py`` plus ``--lm-plain`` train scenes with the real choice only;
+scored on ``--lm-scenes`` held-out and dev scenes per N, beside every other chooser on the same
+scenes; its checkpoint and card go to ``<data_dir>/models/simulators/``).
 
     TASTEBUD_MIRROR=../shared/datasets python benchmarks/simulator_alignment.py \
-        [--catalog movielens-small] [--llm-scenes 60]
+        [--catalog movielens-small] [--llm-scenes 60] [--lm-scenes 40] [--lm-plain 40]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -30,6 +35,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--catalog", default="movielens-small")
     ap.add_argument("--llm-scenes", type=int, default=60,
                     help="held-out scenes per N the LLM answers (0: skip it)")
+    ap.add_argument("--lm-scenes", type=int, default=40,
+                    help="held-out and dev scenes per N the LM simulator scores (0: skip it)")
+    ap.add_argument("--lm-kept", type=Path, default=None,
+                    help="the teacher's kept.jsonl (default: <data_dir>/simulators/teacher/"
+                         "<catalog>-n5/kept.jsonl when it exists)")
+    ap.add_argument("--lm-plain", type=int, default=40,
+                    help="extra train scenes the LM simulator learns without a rationale")
+    ap.add_argument("--lm-model", default="smollm2-135m",
+                    help="base model: registered GGUF name, .gguf path or checkpoint dir")
+    ap.add_argument("--lm-sft-epochs", type=int, default=2)
+    ap.add_argument("--lm-dpo-epochs", type=int, default=1)
+    ap.add_argument("--lm-untrained", action="store_true",
+                    help="also score the base model before training (same scenes)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -67,6 +85,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         llm = LLMChooser(get_chat_model(get_llm_settings()))
         llm.fit(world, parts["train"])
+    lm, lm_card = (_lm_simulator(args, world, parts["train"], train_s)
+                   if args.lm_scenes else (None, None))
     out: dict[str, Any] = {"catalog": args.catalog, "scenes": sum(sset.counts().values()),
                            "scenes_by_part": sset.counts(), "params": sset.params,
                            "choices": {}, "train_s": {k: round(v, 2) for k, v in
@@ -97,10 +117,79 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for ch in choosers:
                 row[ch.name]["heldout_subset"] = {"accuracy": round(accuracy(ch, sub), 4),
                                                   "scenes": len(sub)}
+        if lm is not None:
+            _score_lm(row, lm, choosers, parts, n, args.lm_scenes)
         out["choices"][str(n)] = row
+    if lm_card is not None:
+        out["lm_simulator"] = lm_card
     json.dump(out, sys.stdout, indent=2)
     print()
     return out
+
+
+def _lm_simulator(args: argparse.Namespace, world: Any, train: list[Any],
+                  train_s: dict[str, float]) -> tuple[Any, dict[str, Any]]:
+    """The LM simulator trained on the kept teacher rows (+ plain scenes), saved with a card."""
+    import json as _json
+
+    from agent.simulators.lm_simulator import LMSimulator
+    from agent.simulators.teacher import read_kept
+    from recsys.settings import get_settings
+
+    data = get_settings().data_dir
+    kept_path = args.lm_kept or (data / "simulators" / "teacher" / f"{args.catalog}-n5"
+                                 / "kept.jsonl")
+    kept = read_kept(kept_path) if kept_path.is_file() else []
+    teacher_card: dict[str, Any] = {}
+    if (kept_path.parent / "card.json").is_file():
+        teacher_card = _json.loads((kept_path.parent / "card.json").read_text())
+    untrained = None
+    if args.lm_untrained:
+        untrained = LMSimulator(args.lm_model, seed=args.seed).load()
+        untrained.name = "lm_untrained"  # type: ignore[misc]
+        untrained.world = world
+    lm = LMSimulator(args.lm_model, sft_epochs=args.lm_sft_epochs,
+                     dpo_epochs=args.lm_dpo_epochs, seed=args.seed, progress=None)
+    lm.fit(world, train, kept=kept, plain=args.lm_plain)
+    train_s["lm_simulator_sft"] = lm.train_s.get("sft", 0.0)
+    train_s["lm_simulator_dpo"] = lm.train_s.get("dpo", 0.0)
+    train_s["lm_simulator"] = sum(lm.train_s.values())
+    if teacher_card:
+        train_s["lm_teacher"] = float(teacher_card.get("teacher_seconds", 0.0))
+    folder = data / "models" / "simulators" / f"lm_simulator-{args.catalog}"
+    card = {"checkpoint": str(lm.save(folder, {"catalog": args.catalog,
+                                                "kept_file": str(kept_path),
+                                                "teacher": teacher_card})),
+            "rows": lm.rows, "kept_file": str(kept_path) if kept else None,
+            "teacher": {k: teacher_card.get(k) for k in
+                        ("teacher", "seen", "kept", "samples_per_scene", "teacher_seconds",
+                         "seconds_per_scene", "student_for_uncertainty")} if teacher_card
+            else None}
+    lm.untrained = untrained  # type: ignore[attr-defined]
+    return lm, card
+
+
+def _score_lm(row: dict[str, Any], lm: Any, choosers: list[Any], parts: dict[str, list[Any]],
+              n: int, k: int) -> None:
+    """The LM simulator (and the base model when asked) on the first ``k`` held-out and dev
+    scenes, every other chooser beside it on the same scenes."""
+    from agent.simulators.choosers import accuracy
+    from agent.simulators.scenes import views
+
+    extra = [lm] + ([lm.untrained] if lm.untrained is not None else [])
+    for p in ("heldout", "dev"):
+        sub = views(parts[p][:k], n)
+        for ch in extra:
+            t0 = time.perf_counter()
+            acc = accuracy(ch, sub)
+            row.setdefault(ch.name, {})[f"{p}_subset"] = {
+                "accuracy": round(acc, 4), "scenes": len(sub),
+                "s_per_scene": round((time.perf_counter() - t0) / len(sub), 3)}
+        for ch in choosers:
+            row[ch.name][f"lm_{p}_subset"] = {"accuracy": round(accuracy(ch, sub), 4),
+                                              "scenes": len(sub)}
+    for ch in extra:
+        row[ch.name]["accuracy"] = row[ch.name]["heldout_subset"]["accuracy"]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,267 @@
+"""A small LM user simulator: SmolLM2-135M-Instruct fine-tuned with ``trl``, SFT then DPO.
+
+It reads a scene as ``scene_text`` writes it (history, lettered options with catalog facts)
+and answers ``Choice: <letter>`` then ``Reason: <sentence>``. Training rows are the teacher's
+kept scenes (``teacher.py``: real choice + the teacher's rationale) and, optionally, ``plain``
+train scenes with the real choice and no rationale (cheap: no teacher call). SFT teaches the
+format and the choices; DPO then prefers the real choice (with the rationale) over a wrong
+option, the teacher's own wrong pick where it made one. As a ``Chooser`` it scores options by
+the log-probability of each option's letter right after ``Choice:`` (one forward pass, no
+sampling). The base model is the packaged GGUF (de-quantised by transformers through ``gguf``)
+or any Hugging Face checkpoint directory; ``save`` writes one, with a ``card.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from contextlib import redirect_stdout
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+
+from agent.simulators.choosers import Chooser
+from agent.simulators.scene_text import LABELS, scene_text
+from agent.simulators.scenes import Scene, World
+
+log = logging.getLogger(__name__)
+ANSWER_PREFIX = "Choice:"  # the scorer reads the next token's distribution after this
+
+
+def system_prompt() -> str:
+    return resources.files("agent.prompts").joinpath("simulate_choice.md").read_text(
+        encoding="utf-8").strip()
+
+
+def completion(label: str, reason: str | None) -> str:
+    """What the simulator says: the choice first (so scoring needs no generation), the why."""
+    return f"{ANSWER_PREFIX} {label}" + (f"\nReason: {reason.strip()}" if reason else "")
+
+
+def plain_rows(world: World, scenes: Sequence[Scene], sizes: Sequence[int] = (5, 10), *,
+               history: int = 8) -> list[dict[str, Any]]:
+    """Rows with the real choice and no rationale, list sizes cycling through ``sizes``."""
+    rows = []
+    for i, s in enumerate(scenes):
+        opts, ans = s.options(sizes[i % len(sizes)])
+        rows.append({"prompt": scene_text(world, s, opts, history=history),
+                     "answer": ans, "label": LABELS[ans], "options": list(opts),
+                     "reason": None, "wrong_reasons": {}})
+    return rows
+
+
+def _chat(prompt: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt()}, {"role": "user", "content": prompt}]
+
+
+def sft_examples(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """trl prompt-completion rows (conversational): loss on the answer only."""
+    return [{"prompt": _chat(r["prompt"]),
+             "completion": [{"role": "assistant",
+                             "content": completion(r["label"], r.get("reason"))}]}
+            for r in rows]
+
+
+def dpo_pairs(rows: Sequence[dict[str, Any]], *, seed: int = 0) -> list[dict[str, Any]]:
+    """trl preference rows: chosen = the real choice (with its rationale), rejected = a wrong
+    option, the teacher's wrong pick when it made one, else a seeded draw; the rejected answer
+    reuses the chosen rationale unless the teacher wrote one for that pick, so the pair differs
+    in the choice, not in length or style."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for r in rows:
+        n = len(r["options"])
+        wrong = {k: v for k, v in (r.get("wrong_reasons") or {}).items()
+                 if k != r["label"] and k in LABELS[:n]}
+        if wrong:
+            bad = sorted(wrong)[int(rng.integers(len(wrong)))]
+        else:
+            bad = LABELS[int(rng.choice([k for k in range(n) if k != r["answer"]]))]
+        reason = r.get("reason")
+        out.append({"prompt": _chat(r["prompt"]),
+                    "chosen": [{"role": "assistant", "content": completion(r["label"], reason)}],
+                    "rejected": [{"role": "assistant",
+                                  "content": completion(bad, wrong.get(bad, reason))}]})
+    return out
+
+
+class LMSimulator(Chooser):
+    """The fine-tuned small LM as a chooser (see the module doc).
+
+    Args:
+        model: a registered GGUF name (``smollm2-135m``), a ``.gguf`` path or a checkpoint dir.
+        sft_epochs, dpo_epochs: passes over the rows (0 skips that stage).
+        lr_sft, lr_dpo, beta: learning rates and DPO's beta.
+        batch: rows per optimiser step.
+        n_threads: torch CPU threads (default all cores).
+    """
+
+    name = "lm_simulator"
+
+    def __init__(self, model: str | os.PathLike[str] = "smollm2-135m", *, history: int = 8,
+                 sft_epochs: int = 2, dpo_epochs: int = 1, lr_sft: float = 1e-4,
+                 lr_dpo: float = 5e-6, beta: float = 0.1, batch: int = 4,
+                 max_length: int = 768, n_threads: int | None = None, seed: int = 0,
+                 progress: bool | None = None) -> None:
+        self.model_name = str(model)
+        self.history, self.seed, self.progress = history, seed, progress
+        self.sft_epochs, self.dpo_epochs = sft_epochs, dpo_epochs
+        self.lr_sft, self.lr_dpo, self.beta = lr_sft, lr_dpo, beta
+        self.batch, self.max_length = batch, max_length
+        self.n_threads = n_threads or os.cpu_count() or 1
+        self.model: Any = None
+        self.tokenizer: Any = None
+        self.train_s: dict[str, float] = {}
+        self.rows: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ model
+
+    def load(self) -> Self:
+        """Tokenizer and weights of the base (or saved) model, float32 on CPU."""
+        if self.model is not None:
+            return self
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        from agent.llm.gguf import MODELS, resolve_model
+
+        torch.set_num_threads(self.n_threads)
+        path = Path(self.model_name).expanduser()
+        kw: dict[str, Any] = {}
+        if self.model_name in MODELS or path.suffix == ".gguf":
+            gguf = resolve_model(self.model_name)
+            path, kw = gguf.parent, {"gguf_file": gguf.name}
+        elif not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{self.model_name} is neither a checkpoint directory with "
+                                    f"config.json nor a .gguf file nor one of {sorted(MODELS)}")
+        tok = AutoTokenizer.from_pretrained(path, **kw)
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.eos_token
+        self.tokenizer = tok
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, **kw)
+        quantizer = getattr(model, "hf_quantizer", None)
+        if quantizer is not None and all(p.dtype == torch.float32 for p in model.parameters()):
+            # GGUF weights arrive de-quantised to float32 yet flagged quantized, and Trainer
+            # refuses to fine-tune a quantized model without adapters
+            quantizer.remove_quantization_config(model)
+        self.model = model.eval()
+        return self
+
+    def use(self, model: Any, tokenizer: Any) -> Self:
+        """Take an already built model and tokenizer (tests build tiny random ones)."""
+        if tokenizer.pad_token_id is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        self.model, self.tokenizer = model.eval(), tokenizer
+        return self
+
+    def _label_ids(self, n: int) -> list[int]:
+        ids = []
+        for c in LABELS[:n]:
+            toks = self.tokenizer.encode(" " + c, add_special_tokens=False)
+            ids.append(toks[-1] if len(toks) == 1 else toks[0])
+        return ids
+
+    def option_logprobs(self, prompt: str, n: int) -> np.ndarray:
+        """(n,) log-probability of each option letter right after ``Choice:``."""
+        import torch
+
+        self.load()
+        text = self.tokenizer.apply_chat_template(_chat(prompt), tokenize=False,
+                                                  add_generation_prompt=True) + ANSWER_PREFIX
+        ids = self.tokenizer(text, return_tensors="pt", add_special_tokens=False)
+        with torch.inference_mode():
+            logits = self.model(**ids).logits[0, -1]  # (V,)
+        logp = torch.log_softmax(logits.float(), dim=-1)[self._label_ids(n)]
+        return logp.numpy().astype(np.float64)
+
+    def scores(self, scene: Scene, options: Sequence[int]) -> np.ndarray:
+        return self.option_logprobs(scene_text(self.world, scene, options,
+                                               history=self.history), len(options))
+
+    # ------------------------------------------------------------------ training
+
+    def fit(self, world: World, scenes: Sequence[Scene],
+            kept: Sequence[dict[str, Any]] = (), plain: int = 0) -> Self:
+        """SFT then DPO on ``kept`` teacher rows plus ``plain`` of ``scenes`` without one."""
+        self.world = world
+        used = {(r["user"], r["time"]) for r in kept if "user" in r}
+        free = [s for s in scenes if (s.user, s.time) not in used]
+        # a seeded draw across users: train scenes come grouped by user
+        pick = np.random.default_rng(self.seed).permutation(len(free))[:plain]
+        extra = [free[i] for i in sorted(pick)]
+        rows = list(kept) + plain_rows(world, extra, history=self.history)
+        self.rows = {"kept": len(kept), "plain": len(extra)}
+        if not rows:
+            raise ValueError("nothing to train on: pass kept teacher rows or plain > 0")
+        self.train(rows)
+        return self
+
+    def _common(self, out: str, epochs: int, lr: float) -> dict[str, Any]:
+        from recsys.models.base import show_progress
+
+        return {"output_dir": out, "num_train_epochs": epochs, "learning_rate": lr,
+                "per_device_train_batch_size": self.batch, "gradient_accumulation_steps": 1,
+                "lr_scheduler_type": "constant_with_warmup", "warmup_steps": 2,
+                "logging_steps": 5, "save_strategy": "no", "report_to": [], "use_cpu": True,
+                "seed": self.seed, "max_length": self.max_length, "dataloader_num_workers": 0,
+                "disable_tqdm": not show_progress(self.progress), "dataset_num_proc": None,
+                # trl defaults to bf16 autocast and activation checkpointing: on a CPU without
+                # bf16 matmul units that is many times slower than plain float32
+                "gradient_checkpointing": False, "bf16": False, "fp16": False}
+
+    def train(self, rows: Sequence[dict[str, Any]]) -> Self:
+        """SFT (``sft_epochs``) then DPO (``dpo_epochs``) on prepared rows; times each."""
+        import torch
+        from datasets import Dataset
+        from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
+
+        self.load()
+        torch.manual_seed(self.seed)
+        self.model.train()
+        # Trainer prints its loss logs on stdout, where benchmarks print their JSON
+        with tempfile.TemporaryDirectory(prefix="lm-sim-") as tmp, redirect_stdout(sys.stderr):
+            if self.sft_epochs:
+                t0 = time.perf_counter()
+                log.info("SFT on %d rows", len(rows))
+                SFTTrainer(model=self.model, processing_class=self.tokenizer,
+                           args=SFTConfig(**self._common(tmp, self.sft_epochs, self.lr_sft)),
+                           train_dataset=Dataset.from_list(sft_examples(rows))).train()
+                self.train_s["sft"] = time.perf_counter() - t0
+            if self.dpo_epochs:
+                t0 = time.perf_counter()
+                log.info("DPO on %d pairs", len(rows))
+                DPOTrainer(model=self.model, processing_class=self.tokenizer,
+                           args=DPOConfig(**self._common(tmp, self.dpo_epochs, self.lr_dpo),
+                                          beta=self.beta,
+                                          # the reference is the SFT model as it is now: its
+                                          # log-probs once, not a second model in memory
+                                          precompute_ref_log_probs=True),
+                           train_dataset=Dataset.from_list(dpo_pairs(rows, seed=self.seed))
+                           ).train()
+                self.train_s["dpo"] = time.perf_counter() - t0
+        self.model.eval()
+        return self
+
+    def save(self, folder: Path, extra: dict[str, Any] | None = None) -> Path:
+        """A checkpoint directory (loads back with ``LMSimulator(folder)`` or the
+        transformers chat backend) and ``card.json``."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        card = {"base_model": self.model_name, "rows": self.rows,
+                "train_s": {k: round(v, 1) for k, v in self.train_s.items()},
+                "sft_epochs": self.sft_epochs, "dpo_epochs": self.dpo_epochs,
+                "lr_sft": self.lr_sft, "lr_dpo": self.lr_dpo, "beta": self.beta,
+                "batch": self.batch, "history": self.history, "seed": self.seed,
+                "scoring": f"log p(option letter | prompt + '{ANSWER_PREFIX}')",
+                "date": datetime.now(UTC).isoformat(timespec="seconds"), **(extra or {})}
+        (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        return folder

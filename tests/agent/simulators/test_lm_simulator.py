@@ -1,0 +1,203 @@
+"""Teacher rationales with uncertainty filtering; the LM simulator's SFT + DPO on a tiny model."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from agent.llm.scripted import ScriptedChatModel
+from agent.simulators.choosers import RandomChooser
+from agent.simulators.lm_simulator import (
+    LMSimulator,
+    completion,
+    dpo_pairs,
+    plain_rows,
+    sft_examples,
+)
+from agent.simulators.scene_text import LABELS, option_ranks, scene_text
+from agent.simulators.scenes import build_scenes
+from agent.simulators.teacher import (
+    Teacher,
+    TeacherSample,
+    choice_entropy,
+    majority,
+    read_kept,
+    score_entropy,
+    write_kept,
+)
+from recsys.synthetic import make_catalog
+
+
+@pytest.fixture(scope="module")
+def sset():
+    catalog = make_catalog(n_users=80, n_items=80, per_user=16, seed=5)
+    return build_scenes(catalog, n_options=10, per_user=2, train_per_user=3, seed=0,
+                        progress=False)
+
+
+def test_entropy_and_majority_of_votes() -> None:
+    assert choice_entropy([2, 2, 2], 5) == 0.0
+    assert choice_entropy([0, 1, 2], 5) == pytest.approx(math.log(3))
+    assert choice_entropy([None, None], 5) == pytest.approx(math.log(5))  # no votes: unsure
+    assert majority([1, 1, 3]) == 1
+    assert majority([1, 3]) is None and majority([None, None]) is None
+    assert majority([None, 4]) == 4
+    assert score_entropy(np.zeros(4)) == pytest.approx(math.log(4))
+    assert score_entropy(np.array([50.0, 0, 0])) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_scene_text_letters_options_with_facts_and_never_marks_the_choice(sset) -> None:
+    s = sset.scenes["train"][0]
+    opts, _ = s.options(5)
+    text = scene_text(sset.world, s, opts)
+    assert [ln[:2] for ln in text.splitlines() if ln[:2] in {f"{c}." for c in LABELS}] == \
+        ["A.", "B.", "C.", "D.", "E."]
+    ranks = option_ranks(sset.world, s, opts)
+    assert all(sorted(r.tolist()) == [1, 2, 3, 4, 5] for r in ranks.values())
+    # the text depends on the options only, never on which one is the real choice
+    assert "chose" not in text.lower().replace("chosen by most people", "")
+
+
+def _teacher_replies(sset, n: int) -> tuple[list, list[int]]:
+    """Per scene three scripted answers: all right, 2 of 3 right, all wrong."""
+    from agent.simulators.scenes import Scene
+
+    scenes: list[Scene] = sset.scenes["train"][:3]
+    rng_orders = []
+    replies = []
+    for i, s in enumerate(scenes):
+        opts, ans = s.options(n)
+        # the teacher shuffles options for samples 2 and 3; reproduce its orders
+        rng = np.random.default_rng([0, s.user, s.time & 0x7FFFFFFF, n])
+        orders = [np.arange(n), rng.permutation(n), rng.permutation(n)]
+        rng_orders.append(orders)
+        wrong = (ans + 1) % n
+        picks = [[ans, ans, ans], [ans, wrong, ans], [wrong, wrong, wrong]][i]
+        for order, pick in zip(orders, picks, strict=True):
+            shown = int(np.flatnonzero(order == pick)[0])
+            replies.append({"reason": f"r{i} fits my taste", "choice": LABELS[shown]})
+    return scenes, replies
+
+
+def test_teacher_keeps_majority_right_scenes_ranked_and_writes_file_and_card(sset, tmp_path):
+    scenes, replies = _teacher_replies(sset, 5)
+    llm = ScriptedChatModel(replies)
+    teacher = Teacher(llm, samples=3, temperature=0.8)
+    taught = teacher.teach(sset.world, scenes, 5, student=RandomChooser().fit(sset.world, []),
+                           progress=False)
+    assert [t.kept for t in taught] == [True, True, False]
+    assert all(c.temperature == 0.8 for c in llm.calls) and len(llm.calls) == 9
+    assert taught[0].teacher_entropy == 0.0
+    assert taught[1].teacher_entropy == pytest.approx(-(2 / 3) * math.log(2 / 3)
+                                                      - (1 / 3) * math.log(1 / 3))
+    # random student: maximal uncertainty; the sure teacher's scene is the more informative
+    assert taught[0].informativeness > taught[1].informativeness
+    path, card_path = write_kept(taught, tmp_path / "kept", teacher="scripted",
+                                 student="random")
+    rows = read_kept(path)
+    assert [r["reason"] for r in rows] == ["r0 fits my taste", "r1 fits my taste"]
+    assert all(r["options"][r["answer"]] == r["chosen"] for r in rows)
+    assert rows[1]["wrong_reasons"] and rows[1]["label"] not in rows[1]["wrong_reasons"]
+    card = json.loads(card_path.read_text())
+    assert card["seen"] == 3 and card["kept"] == 2 and card["teacher"] == "scripted"
+    assert {"seconds_per_scene", "date", "samples_per_scene"} <= set(card)
+
+
+def test_a_teacher_reply_that_names_no_option_is_no_vote(sset) -> None:
+    s = sset.scenes["train"][0]
+    opts, _ = s.options(5)
+    llm = ScriptedChatModel(["not json", {"reason": "x", "choice": "Z"}, {"reason": "y",
+                                                                           "choice": "A"}])
+    samples = Teacher(llm, samples=3).ask(sset.world, s, opts)
+    assert samples[0].choice is None and samples[1].choice is None
+    assert samples[2].choice is not None
+    from agent.simulators.teacher import Taught
+
+    one_vote = Taught(s, opts, 0, "", [samples[0], samples[1], TeacherSample(0, "r")])
+    assert one_vote.majority == 0 and not one_vote.kept  # one parsed vote of three is luck
+
+
+def _rows(sset, n_rows: int = 8) -> list[dict]:
+    rows = plain_rows(sset.world, sset.scenes["train"][:n_rows])
+    for i, r in enumerate(rows[: n_rows // 2]):  # half carry a rationale and a wrong pick
+        r["reason"] = f"reason {i}"
+        r["wrong_reasons"] = {LABELS[(r["answer"] + 1) % len(r["options"])]: "wrong reason"}
+    return rows
+
+
+def test_dpo_pairs_never_reject_the_real_choice(sset) -> None:
+    rows = _rows(sset, 12)
+    pairs = dpo_pairs(rows, seed=1)
+    for r, p in zip(rows, pairs, strict=True):
+        chosen, rejected = p["chosen"][0]["content"], p["rejected"][0]["content"]
+        assert chosen.startswith(completion(r["label"], None))
+        assert rejected.split("\n")[0] != f"Choice: {r['label']}"
+        assert rejected.split("\n")[0][len("Choice: "):] in LABELS[:len(r["options"])]
+    # the teacher's own wrong pick is the one rejected, with its reason
+    assert pairs[0]["rejected"][0]["content"].endswith("wrong reason")
+    sft = sft_examples(rows)
+    assert sft[0]["completion"][0]["content"] == "Choice: " + rows[0]["label"] + \
+        "\nReason: reason 0"
+    assert sft[-1]["completion"][0]["content"] == "Choice: " + rows[-1]["label"]
+
+
+def _tiny_model_and_tokenizer(texts: list[str]):
+    """A random ~0.2M-parameter Llama and a word-level tokenizer with a chat template."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    special = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>"]
+    words = sorted({w for t in texts for w in pre_tokenizers.Whitespace().pre_tokenize_str(t)
+                    for w in [w[0]]} | set(LABELS) | {"Choice", ":", "Reason", "system", "user",
+                                                       "assistant"})
+    vocab = {w: i for i, w in enumerate(special + words)}
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", unk_token="<unk>",
+                                  eos_token="<|im_end|>", bos_token="<|im_start|>")
+    tok.chat_template = ("{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }}"
+                         " <|im_end|> {% endfor %}{% if add_generation_prompt %}<|im_start|> "
+                         "assistant {% endif %}")
+    cfg = LlamaConfig(vocab_size=len(vocab), hidden_size=32, intermediate_size=64,
+                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                      max_position_embeddings=1024, pad_token_id=0, eos_token_id=3,
+                      bos_token_id=2, tie_word_embeddings=True)
+    return LlamaForCausalLM(cfg), tok
+
+
+@pytest.mark.slow  # two tiny trl runs: ~20 s on a quiet 2-core machine
+def test_the_lm_simulator_trains_sft_then_dpo_and_picks_a_valid_option(sset, tmp_path):
+    pytest.importorskip("trl")
+    rows = _rows(sset, 8)
+    model, tok = _tiny_model_and_tokenizer([r["prompt"] for r in rows]
+                                           + ["reason 0 1 2 3 wrong", "You are a movie watcher"])
+    sim = LMSimulator(sft_epochs=1, dpo_epochs=1, batch=4, n_threads=1, progress=False)
+    sim.use(model, tok)
+    sim.world = sset.world
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    sim.train(rows)
+    assert set(sim.train_s) == {"sft", "dpo"}
+    assert any(not (v == before[k]).all() for k, v in model.state_dict().items())
+    for s in sset.scenes["heldout"][:3]:
+        for n in (5, 10):
+            opts, _ = s.options(n)
+            sc = sim.scores(s, opts)
+            assert sc.shape == (n,) and np.isfinite(sc).all() and (sc <= 0).all()
+            assert 0 <= sim.pick(s, opts) < n
+    folder = sim.save(tmp_path / "ckpt")
+    assert (folder / "config.json").is_file()
+    assert json.loads((folder / "card.json").read_text())["train_s"].keys() == {"sft", "dpo"}
+    again = LMSimulator(folder, n_threads=1).load()
+    again.world = sset.world
+    s = sset.scenes["heldout"][0]
+    opts, _ = s.options(5)
+    # the reloaded checkpoint scores as the trained one (up to the attention kernel's rounding)
+    assert np.allclose(again.scores(s, opts), sim.scores(s, opts), atol=5e-3)
+
+
+def test_fit_needs_rows() -> None:
+    with pytest.raises(ValueError, match="nothing to train on"):
+        LMSimulator().fit(None, [])  # type: ignore[arg-type]
