@@ -146,8 +146,15 @@ class Manager:
         """Load the LLM and cache both prompt prefixes (understanding and reply) now.
 
         The first call with a long few-shot prompt evaluates ~1k tokens (seconds on 2 cores);
-        a server or chat does it once at start, not in a person's first turn.
+        a server or chat does it once at start, not in a person's first turn. The rule path's
+        per-catalog tables (content neighbours' postings, rating counts) are built here too:
+        at 1M items they cost a second, once.
         """
+        from agent.manager.planner import warm_catalog
+        from agent.manager.reasons import warm_ratings
+
+        warm_catalog(self.catalog)
+        warm_ratings(self.catalog)
         if self.llm is None:
             return self
         from agent.llm.base import LLMError

@@ -377,6 +377,11 @@ def _content_near_now(catalog: Any, item: int, n: int) -> Any:
     return Ranked(ids[order].astype(np.int32), sims[order])
 
 
+def warm_catalog(catalog: Any) -> None:
+    """Build the per-catalog tables "like X" needs now, not in a person's first turn."""
+    _content_postings(catalog)
+
+
 def _content_postings(catalog: Any) -> Any:
     """The content matrix transposed: (field, value) -> the items holding it, built once."""
     key = "_content_postings"

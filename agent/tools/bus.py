@@ -51,6 +51,10 @@ class Deferred:
 
     check: Callable[[np.ndarray], np.ndarray]  # ids -> the ones that pass (any order)
     at_least: int  # items known to pass (the probe stopped counting there)
+    # sorted ids holding every item that passes (those carrying a wished value), or None:
+    # ranking only these finds passing items sooner when the ranking is not about the wish
+    # (a known user's taste puts 96 of 100 non-action films first for "some action")
+    within: np.ndarray | None = None
 
     def best(self, n: int, ranked: Callable[[int], tuple[np.ndarray, np.ndarray]]
              ) -> tuple[np.ndarray, np.ndarray]:

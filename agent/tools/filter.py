@@ -125,7 +125,7 @@ class FilterItems(Tool):
                     ok = suited(sql(np.unique(ids)))
                     return ok if prev is None else prev.check(ok)
 
-                ctx.bus.deferred = Deferred(check, len(found))
+                ctx.bus.deferred = Deferred(check, len(found), _holding(cat, inc, prev))
                 shown = suited(found)[:args["show"]]
                 return {"count": len(found), "at_least": True, "items": cards(cat, shown)}
             found = suited(found)
@@ -137,3 +137,15 @@ class FilterItems(Tool):
             found = ctx.bus.items[np.isin(ctx.bus.items, found)]
         ctx.bus.set(found)
         return {"count": len(found), "items": cards(cat, found[:args["show"]])}
+
+
+def _holding(cat: Any, inc: dict[str, list[str]], prev: Deferred | None) -> np.ndarray | None:
+    """Sorted items holding one of the wished values of the narrowest include field (every
+    item the filter passes is among them), within an earlier broad filter's; None without
+    an include."""
+    sets = [np.unique(np.concatenate([cat.attributes[f].items_with(v) for v in vals]))
+            for f, vals in inc.items() if vals and f in cat.attributes]
+    out = min(sets, key=len) if sets else None
+    if prev is not None and prev.within is not None:
+        out = prev.within if out is None else np.intersect1d(out, prev.within)
+    return None if out is None else out.astype(np.int64)

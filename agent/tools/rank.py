@@ -37,7 +37,7 @@ class RankItems(Tool):
             seen: dict[str, str] = {}
 
             def best(k: int) -> tuple[np.ndarray, np.ndarray]:
-                r, seen["used"] = _rank(ctx, k, None, skip)
+                r, seen["used"] = _rank(ctx, k, deferred.within, skip)
                 return r.ids, r.scores
 
             ids, scores = deferred.best(args["n"], best)

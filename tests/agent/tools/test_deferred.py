@@ -45,6 +45,8 @@ def test_a_deferred_filter_ranks_as_listing_it_would(
     r = execute("filter_items", {**cond, "show": 0}, ctx)
     assert r["at_least"] and r["count"] == 4 and ctx.bus.items is None
     assert ctx.bus.deferred is not None
+    # with a wished value, only the items holding it are ranked and checked
+    assert (ctx.bus.deferred.within is not None) == bool(cond.get("include"))
     assert _turn(ctx, steps) == listed
     assert ctx.bus.deferred is None and ctx.bus.items is not None  # applied by the ranking
     # search fuses ranks (meaning, words) among its candidates, so checking the catalog's
