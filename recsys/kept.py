@@ -42,6 +42,11 @@ class Kept(Generic[V]):
         with self._lock:
             return self._answers.get(key)
 
+    def snapshot(self) -> list[tuple[Hashable, V]]:
+        """The kept (key, answer) pairs, newest last."""
+        with self._lock:
+            return list(self._answers.items())
+
     def __len__(self) -> int:
         return len(self._answers)
 

@@ -153,3 +153,27 @@ def test_a_kept_answer_is_not_given_after_the_catalog_is_imported_again(
     years[years >= 1990] = 1900  # the new import has nothing from 1990 on
     save_catalog(engine, dataclasses.replace(cat, years=years), progress=False)
     assert len(first) and filter_items(engine, cat.name, year_min=1990).tolist() == []
+
+
+def test_an_added_exclusion_checks_only_the_last_full_answer(
+        stored: tuple[Engine, Catalog], monkeypatch: pytest.MonkeyPatch) -> None:
+    import recsys.filters as f
+
+    engine, cat = stored
+    first = {"include": {"genre": ["Action", "Comedy"]}, "year_min": 1970}
+    filter_items(engine, cat.name, **first)
+    narrowed: list[int] = []
+    real = f._narrowed
+    monkeypatch.setattr(f, "_narrowed", lambda conn, c, n, exc, items, *a: (
+        narrowed.append(len(items)) or real(conn, c, n, exc, items, *a)))
+    for exc in ({"genre": ["Horror"]}, {"genre": ["Horror", "Drama"], "tag": ["tag03"]}):
+        got = filter_items(engine, cat.name, **first, exclude=exc, limit=50)
+        assert got.tolist() == reference(cat, **first, exclude=exc, limit=50)
+    assert len(narrowed) == 2  # both answered from the first list, the second from either
+    # a cut-off answer is not complete: the next one is asked in full
+    filter_items(engine, cat.name, include={"genre": ["Drama"]}, limit=2)
+    got = filter_items(engine, cat.name, include={"genre": ["Drama"]},
+                       exclude={"genre": ["Comedy"]})
+    assert got.tolist() == reference(cat, include={"genre": ["Drama"]},
+                                     exclude={"genre": ["Comedy"]})
+    assert len(narrowed) == 2
