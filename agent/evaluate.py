@@ -12,7 +12,7 @@ for a success and ``max_turns`` for a failure; hDCG = mean of
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -199,7 +199,6 @@ def evaluate(policy: Policy, simulator: UserSimulator, graph: CatalogGraph, pair
     results do not depend on ``workers`` or ``backend``. ``backend``: "pool" (processes on
     this machine) or "ray" (tasks on a Ray cluster: the one ``RAY_ADDRESS`` names, else a
     local one started here with ``workers`` CPUs). ``progress=None``: a bar on a terminal."""
-    import multiprocessing as mp
     import sys
 
     from tqdm.auto import tqdm
@@ -218,21 +217,29 @@ def evaluate(policy: Policy, simulator: UserSimulator, graph: CatalogGraph, pair
                 bar.update(len(eps))
         elif backend != "pool":
             raise ValueError(f"unknown backend '{backend}'; use 'pool' or 'ray'")
-        elif workers > 1 and len(bounds) > 1 and "fork" in mp.get_all_start_methods():
-            # fork shares the fitted scorer and graph with the workers without pickling them
-            with mp.get_context("fork").Pool(workers) as pool:
-                for eps in pool.imap(_play, bounds):
-                    episodes += eps
-                    bar.update(len(eps))
         else:
-            for b in bounds:
-                eps = _play(b)
+            for eps in forked_chunks(_play, bounds, workers):
                 episodes += eps
                 bar.update(len(eps))
     finally:
         bar.close()
         _JOB = None
     return Run(policy.name, episodes, time.perf_counter() - t0, protocol)
+
+
+def forked_chunks(play: Callable[[tuple[int, int]], list[Any]], bounds: list[tuple[int, int]],
+                  workers: int, initializer: Callable[[], None] | None = None
+                  ) -> Iterator[list[Any]]:
+    """``play(b)`` for each chunk, in order: on forked workers when there are several (fork
+    shares the job's fitted models and graph without pickling them), else in this process."""
+    import multiprocessing as mp
+
+    if workers > 1 and len(bounds) > 1 and "fork" in mp.get_all_start_methods():
+        with mp.get_context("fork").Pool(workers, initializer=initializer) as pool:
+            yield from pool.imap(play, bounds)
+    else:
+        for b in bounds:
+            yield play(b)
 
 
 def _ray_chunks(job: Any, bounds: list[tuple[int, int]], workers: int) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.evaluate import Episode, Protocol, Run
+from agent.evaluate import Episode, Protocol, Run, forked_chunks
 from agent.simulators.leaks import leaks
 
 
@@ -144,7 +144,6 @@ def evaluate_manager(manager: Any, talker: Any, pairs: np.ndarray, *, seed: int 
     results do not depend on ``workers``. Worker processes are forked (they share the
     manager's loaded models); the Ray backend is not offered for the manager (its database
     handles and caches do not travel), so ``simulate_report`` runs it on the pool."""
-    import multiprocessing as mp
     import sys
 
     from tqdm.auto import tqdm
@@ -158,16 +157,9 @@ def evaluate_manager(manager: Any, talker: Any, pairs: np.ndarray, *, seed: int 
                leave=False)
     t0 = time.perf_counter()
     try:
-        if workers > 1 and len(bounds) > 1 and "fork" in mp.get_all_start_methods():
-            with mp.get_context("fork").Pool(workers, initializer=_worker_start) as pool:
-                for part in pool.imap(_play, bounds):
-                    out += part
-                    bar.update(len(part))
-        else:
-            for b in bounds:
-                part = _play(b)
-                out += part
-                bar.update(len(part))
+        for part in forked_chunks(_play, bounds, workers, _worker_start):
+            out += part
+            bar.update(len(part))
     finally:
         bar.close()
         _JOB = None

@@ -49,7 +49,7 @@ class DialogueState:
     def start(cls, user: int, n_items: int, *, max_turns: int = 15, list_size: int = 10
               ) -> DialogueState:
         """A fresh conversation in which every item is a candidate."""
-        return cls(user=int(user), candidates=_every_item(n_items),
+        return cls(user=int(user), candidates=every_item(n_items),
                    max_turns=max_turns, list_size=list_size)
 
     @property
@@ -108,7 +108,7 @@ class DialogueState:
 
 
 @functools.lru_cache(maxsize=4)
-def _every_item(n_items: int) -> np.ndarray:
+def every_item(n_items: int) -> np.ndarray:
     """0..n-1, shared by every fresh state and read-only: a chat turn starts two states,
     and building 1M indices each time cost 2 ms of it."""
     out = np.arange(n_items, dtype=np.int32)

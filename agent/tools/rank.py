@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from agent.state import every_item
 from agent.tools.base import Tool
 from agent.tools.bus import ToolContext
 from agent.tools.items import MAX_SHOWN, as_ids, cards
@@ -102,7 +103,7 @@ def _by_conversation(ctx: ToolContext, n: int, cand: Any, skip: Any) -> tuple[An
                                        *ctx.request), np.int64)])
     if cand is None:  # the whole catalog: rule out by score, gathering 1M ids costs more
         scores[off] = -np.inf
-        best = top_k(_every_item(len(scores)), scores, n)
+        best = top_k(every_item(len(scores)), scores, n)
         ok = np.isfinite(best.scores)
         return Ranked(best.ids[ok], best.scores[ok]), used
     c = np.asarray(cand, np.int64)
@@ -134,9 +135,3 @@ def _taste(model: Any, user: int) -> np.ndarray | None:
 
     # the model object identifies the fit: a retrained model is a new object
     return kept.get(int(user), z)
-
-
-def _every_item(n: int) -> np.ndarray:
-    from agent.state import _every_item as every
-
-    return every(n)
