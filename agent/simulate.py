@@ -22,7 +22,8 @@ import numpy as np
 from agent.evaluate import Protocol, Run, evaluate, has_attributes, plot_sr_curves, rounded
 
 POLICY_ALIASES = {"mf": "recommend_only"}  # the issue's names -> registered policies
-SIMULATORS = ("rule", "noisy", "choice_model")
+SIMULATORS = ("rule", "noisy", "choice_model", "lm")
+SPEAKING = ("choice_model", "lm")  # simulators the manager can talk with
 MANAGER = "manager"  # the full dialogue manager, played in words (agent/simulate_manager.py)
 
 
@@ -52,9 +53,9 @@ def check_names(policies: list[str], simulator: str) -> list[str]:
                                    [*available_policies(), *POLICY_ALIASES, MANAGER])
     if simulator not in SIMULATORS:
         raise UnknownNameError("simulator", simulator, list(SIMULATORS))
-    if MANAGER in names and simulator != "choice_model":
-        raise ValueError(f"the manager policy talks with the choice_model user only (it "
-                         f"speaks); use --simulator choice_model, not '{simulator}'")
+    if MANAGER in names and simulator not in SPEAKING:
+        raise ValueError(f"the manager policy talks with a speaking user only "
+                         f"({' or '.join(SPEAKING)}); not with '{simulator}'")
     return names
 
 
@@ -63,7 +64,8 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
                     backend: str = "pool", noise: float = 0.1,
                     progress: bool | None = None, manager_episodes: int | None = None,
                     manager_llm: Any = None, settings: Any = None,
-                    dialogues: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                    dialogues: list[dict[str, Any]] | None = None,
+                    lm_checkpoint: Path | None = None) -> dict[str, Any]:
     """Run every policy against ``simulator`` and return the JSON-able report.
 
     Args:
@@ -72,6 +74,8 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
         manager_llm: the manager's chat model; None: rules and templates (``--model fake``).
         settings: where the manager's catalog database is (default: ``get_settings()``).
         dialogues: when given, each manager episode's transcript is appended to it.
+        lm_checkpoint: the fine-tuned LM simulator for ``simulator="lm"`` (default: the one
+            ``benchmarks/simulator_alignment.py --lm-scenes`` saves for this catalog).
     """
     from agent.policies import build_context, create_policy
     from agent.simulators.choice_model import ChoiceModel
@@ -80,6 +84,7 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
     from agent.simulators.scenes import build_scenes
 
     names = check_names(policies, simulator)
+    lm_folder = _lm_folder(catalog, lm_checkpoint, settings) if simulator == "lm" else None
     t0 = time.perf_counter()
     sset = build_scenes(catalog, seed=seed, progress=progress)
     latest: dict[int, Any] = {}
@@ -98,13 +103,17 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
     pairs = np.array([[scenes[k % len(scenes)].user, scenes[k % len(scenes)].chosen]
                       for k in range(episodes)], dtype=np.int64)
     train_s = 0.0
-    if simulator == "choice_model":
-        cm = ChoiceModel(seed=seed, progress=progress).fit(sset.world, sset.scenes["train"])
-        train_s = cm.train_s
+    if simulator in SPEAKING:
+        if simulator == "lm":
+            chooser: Any = _lm_chooser(lm_folder, sset.world)  # type: ignore[arg-type]
+        else:
+            chooser = ChoiceModel(seed=seed, progress=progress).fit(sset.world,
+                                                                    sset.scenes["train"])
+            train_s = chooser.train_s
         inter = catalog.interactions
         seen = {s.user: set(inter.items[(inter.users == s.user)
                                         & (inter.timestamps < s.time)].tolist()) for s in scenes}
-        sim: Any = ChoiceUser(ctx.graph, cm, scenes, seen)
+        sim: Any = ChoiceUser(ctx.graph, chooser, scenes, seen)
     elif simulator == "noisy":
         sim = NoisyRuleSimulator(ctx.graph, noise)
     else:
@@ -130,6 +139,34 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
             "machine": {"cores": os.cpu_count(), "workers": workers},
             "setup_s": round(setup_s, 2), "simulator_train_s": round(train_s, 2),
             "policies": out}
+
+
+def lm_checkpoint_path(catalog_name: str, settings: Any = None) -> Path:
+    """Where ``simulator_alignment.py --lm-scenes`` saves the catalog's LM simulator."""
+    from recsys.settings import get_settings
+
+    data = (settings or get_settings()).data_dir
+    return data / "models" / "simulators" / f"lm_simulator-{catalog_name}"
+
+
+def _lm_folder(catalog: Any, checkpoint: Path | None, settings: Any) -> Path:
+    """The LM simulator's checkpoint folder; a clear error, naming the fix, when absent."""
+    folder = Path(checkpoint) if checkpoint else lm_checkpoint_path(catalog.name, settings)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(
+            f"no trained LM simulator at {folder}: train one with `python benchmarks/"
+            f"simulator_alignment.py --catalog {catalog.name} --lm-scenes 40 --lm-plain 400` "
+            "(needs the sim extra: pip install -e '.[sim]') or pass --lm-checkpoint DIR")
+    return folder
+
+
+def _lm_chooser(folder: Path, world: Any) -> Any:
+    """The fine-tuned LM simulator as the choice user's chooser."""
+    from agent.simulators.lm_simulator import LMSimulator
+
+    lm = LMSimulator.from_checkpoint(folder).load()
+    lm.world = world
+    return lm
 
 
 def _manager_metrics(history: Any, ctx: Any, sim: Any, pairs: np.ndarray, seed: int,

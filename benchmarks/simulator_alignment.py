@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--llm-scenes", type=int, default=60,
                     help="held-out scenes per N the LLM answers (0: skip it)")
     ap.add_argument("--lm-scenes", type=int, default=40,
-                    help="held-out and dev scenes per N the LM simulator scores (0: skip it)")
+                    help="held-out scenes per N the LM simulator scores (0: skip it)")
+    ap.add_argument("--lm-dev-scenes", type=int, default=None,
+                    help="dev scenes per N it scores (default: --lm-scenes)")
     ap.add_argument("--lm-kept", type=Path, default=None,
                     help="the teacher's kept.jsonl (default: <data_dir>/simulators/teacher/"
                          "<catalog>-n5/kept.jsonl when it exists)")
@@ -44,8 +46,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     help="extra train scenes the LM simulator learns without a rationale")
     ap.add_argument("--lm-model", default="smollm2-135m",
                     help="base model: registered GGUF name, .gguf path or checkpoint dir")
-    ap.add_argument("--lm-sft-epochs", type=int, default=2)
+    ap.add_argument("--lm-sft-epochs", type=int, default=1)
     ap.add_argument("--lm-dpo-epochs", type=int, default=1)
+    ap.add_argument("--lm-dpo-rows", type=int, default=None,
+                    help="at most this many DPO pairs (default: every SFT row)")
+    ap.add_argument("--lm-lr", type=float, default=2e-4, help="SFT learning rate")
+    ap.add_argument("--lm-train-layers", type=int, default=15,
+                    help="fine-tune the top this many decoder layers (SmolLM2-135M has 30)")
     ap.add_argument("--lm-untrained", action="store_true",
                     help="also score the base model before training (same scenes)")
     ap.add_argument("--seed", type=int, default=0)
@@ -85,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         llm = LLMChooser(get_chat_model(get_llm_settings()))
         llm.fit(world, parts["train"])
-    lm, lm_card = (_lm_simulator(args, world, parts["train"], train_s)
+    lm, lm_card = (_lm_simulator(args, world, parts["train"], train_s, rival=cm)
                    if args.lm_scenes else (None, None))
     out: dict[str, Any] = {"catalog": args.catalog, "scenes": sum(sset.counts().values()),
                            "scenes_by_part": sset.counts(), "params": sset.params,
@@ -118,7 +125,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 row[ch.name]["heldout_subset"] = {"accuracy": round(accuracy(ch, sub), 4),
                                                   "scenes": len(sub)}
         if lm is not None:
-            _score_lm(row, lm, choosers, parts, n, args.lm_scenes)
+            _score_lm(row, lm, choosers, parts, n, args.lm_scenes,
+                      args.lm_scenes if args.lm_dev_scenes is None else args.lm_dev_scenes)
         out["choices"][str(n)] = row
     if lm_card is not None:
         out["lm_simulator"] = lm_card
@@ -128,8 +136,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def _lm_simulator(args: argparse.Namespace, world: Any, train: list[Any],
-                  train_s: dict[str, float]) -> tuple[Any, dict[str, Any]]:
-    """The LM simulator trained on the kept teacher rows (+ plain scenes), saved with a card."""
+                  train_s: dict[str, float], rival: Any) -> tuple[Any, dict[str, Any]]:
+    """The LM simulator trained on the kept teacher rows (+ plain scenes), saved with a card;
+    DPO's rejected answers are the choice model's favourite wrong options."""
     import json as _json
 
     from agent.simulators.lm_simulator import LMSimulator
@@ -149,8 +158,10 @@ def _lm_simulator(args: argparse.Namespace, world: Any, train: list[Any],
         untrained.name = "lm_untrained"  # type: ignore[misc]
         untrained.world = world
     lm = LMSimulator(args.lm_model, sft_epochs=args.lm_sft_epochs,
-                     dpo_epochs=args.lm_dpo_epochs, seed=args.seed, progress=None)
-    lm.fit(world, train, kept=kept, plain=args.lm_plain)
+                     dpo_epochs=args.lm_dpo_epochs, lr_sft=args.lm_lr,
+                     train_layers=args.lm_train_layers, seed=args.seed, progress=None)
+    lm.fit(world, train, kept=kept, plain=args.lm_plain, rival=rival,
+           dpo_rows=args.lm_dpo_rows)
     train_s["lm_simulator_sft"] = lm.train_s.get("sft", 0.0)
     train_s["lm_simulator_dpo"] = lm.train_s.get("dpo", 0.0)
     train_s["lm_simulator"] = sum(lm.train_s.values())
@@ -170,21 +181,26 @@ def _lm_simulator(args: argparse.Namespace, world: Any, train: list[Any],
 
 
 def _score_lm(row: dict[str, Any], lm: Any, choosers: list[Any], parts: dict[str, list[Any]],
-              n: int, k: int) -> None:
-    """The LM simulator (and the base model when asked) on the first ``k`` held-out and dev
-    scenes, every other chooser beside it on the same scenes."""
-    from agent.simulators.choosers import accuracy
+              n: int, k: int, k_dev: int) -> None:
+    """The LM simulator (and the base model when asked) on the first ``k`` held-out and
+    ``k_dev`` dev scenes, every other chooser beside it on the same scenes."""
+    from agent.simulators.choosers import accuracy, hits, paired_gap
     from agent.simulators.scenes import views
 
     extra = [lm] + ([lm.untrained] if lm.untrained is not None else [])
-    for p in ("heldout", "dev"):
-        sub = views(parts[p][:k], n)
+    mf = next(ch for ch in choosers if ch.name == "mf")
+    for p, m in (("heldout", k), ("dev", k_dev)):
+        if not m:
+            continue
+        sub = views(parts[p][:m], n)
         for ch in extra:
             t0 = time.perf_counter()
-            acc = accuracy(ch, sub)
+            h = hits(ch, sub)
             row.setdefault(ch.name, {})[f"{p}_subset"] = {
-                "accuracy": round(acc, 4), "scenes": len(sub),
+                "accuracy": round(float(h.mean()), 4), "scenes": len(sub),
                 "s_per_scene": round((time.perf_counter() - t0) / len(sub), 3)}
+            if ch is lm:  # paired by scene, as the choice model's lead over MF is
+                row.setdefault("lm_simulator_minus_mf", {})[p] = paired_gap(h, hits(mf, sub))
         for ch in choosers:
             row[ch.name][f"lm_{p}_subset"] = {"accuracy": round(accuracy(ch, sub), 4),
                                               "scenes": len(sub)}

@@ -90,7 +90,8 @@ def simulate(
              "graph, mf, popularity, or any 'evaluate cpr' one.")]
     = "graph,mf,popularity",
     simulator: Annotated[str, typer.Option(
-        help="Simulated user: choice_model (trained on real choices), rule or noisy.")]
+        help="Simulated user: choice_model (trained on real choices), lm (the fine-tuned "
+             "LM simulator; see --lm-checkpoint), rule or noisy.")]
     = "choice_model",
     episodes: Annotated[int, typer.Option(min=1, help="Episodes per policy.")] = 200,
     dataset: Annotated[str, typer.Option(
@@ -112,6 +113,9 @@ def simulate(
     store: Annotated[bool, typer.Option(
         "--store", help="Save the manager's dialogues as read-only simulated sessions "
                         "(the web page replays them).")] = False,
+    lm_checkpoint: Annotated[Path | None, typer.Option(
+        help="The LM simulator for --simulator lm (default: the one "
+             "benchmarks/simulator_alignment.py saved for the catalog).")] = None,
 ) -> None:
     """Policies x simulated users on real held-out choices: report.json, report.md, a plot."""
     from agent.simulate import check_names, simulate_report, write_report
@@ -135,8 +139,8 @@ def simulate(
         report = simulate_report(catalog, names, simulator, episodes=episodes, seed=seed,
                                  workers=workers, backend=backend, noise=noise, progress=None,
                                  manager_episodes=manager_episodes, manager_llm=llm,
-                                 settings=settings, dialogues=said)
-    except (TastebudError, ValueError, RuntimeError) as e:
+                                 settings=settings, dialogues=said, lm_checkpoint=lm_checkpoint)
+    except (TastebudError, ValueError, RuntimeError, FileNotFoundError) as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     folder = out or settings.data_dir / "simulations" / f"{dataset}_{simulator}"

@@ -29,7 +29,7 @@ from typing import Any, Self
 import numpy as np
 
 from agent.simulators.choosers import Chooser
-from agent.simulators.scene_text import LABELS, scene_text
+from agent.simulators.scene_text import LABELS, scene_text, taste_order
 from agent.simulators.scenes import Scene, World
 
 log = logging.getLogger(__name__)
@@ -46,15 +46,42 @@ def completion(label: str, reason: str | None) -> str:
     return f"{ANSWER_PREFIX} {label}" + (f"\nReason: {reason.strip()}" if reason else "")
 
 
+def shown_order(world: World, scene: Scene, options: Sequence[int], order: str | None
+                ) -> np.ndarray:
+    """Indices of ``options`` in the order the simulator reads them: ``"taste"`` lists the
+    best MF match first, as a recommender shows a list (a small LM then starts from "the
+    first" and learns when the other facts overrule it; listing at random, 160 SFT rows left
+    SmolLM2-135M at chance); None keeps the given order."""
+    if order is None:
+        return np.arange(len(options))
+    if order != "taste":
+        raise ValueError(f"unknown option order '{order}'; valid: taste, None")
+    return taste_order(world, scene, options)
+
+
 def plain_rows(world: World, scenes: Sequence[Scene], sizes: Sequence[int] = (5, 10), *,
-               history: int = 8) -> list[dict[str, Any]]:
-    """Rows with the real choice and no rationale, list sizes cycling through ``sizes``."""
+               history: int = 6, rival: Chooser | None = None,
+               order: str | None = "taste") -> list[dict[str, Any]]:
+    """Rows with the real choice and no rationale, list sizes cycling through ``sizes``,
+    options in ``order`` (``shown_order``).
+
+    With a ``rival`` chooser each row also names the wrong option the rival likes best (its
+    ``rival`` label): DPO's hardest rejected answer, the mistake a good scorer would make.
+    """
     rows = []
     for i, s in enumerate(scenes):
-        opts, ans = s.options(sizes[i % len(sizes)])
-        rows.append({"prompt": scene_text(world, s, opts, history=history),
-                     "answer": ans, "label": LABELS[ans], "options": list(opts),
-                     "reason": None, "wrong_reasons": {}})
+        given, real = s.options(sizes[i % len(sizes)])
+        perm = shown_order(world, s, given, order)
+        opts = [given[k] for k in perm]
+        ans = int(np.flatnonzero(perm == real)[0])
+        row = {"prompt": scene_text(world, s, opts, history=history),
+               "answer": ans, "label": LABELS[ans], "options": list(opts),
+               "reason": None, "wrong_reasons": {}}
+        if rival is not None:
+            sc = np.asarray(rival.scores(s, opts), dtype=np.float64)
+            sc[ans] = -np.inf
+            row["rival"] = LABELS[int(np.argmax(sc))]
+        rows.append(row)
     return rows
 
 
@@ -72,7 +99,8 @@ def sft_examples(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def dpo_pairs(rows: Sequence[dict[str, Any]], *, seed: int = 0) -> list[dict[str, Any]]:
     """trl preference rows: chosen = the real choice (with its rationale), rejected = a wrong
-    option, the teacher's wrong pick when it made one, else a seeded draw; the rejected answer
+    option: the teacher's wrong pick when it made one, else the rival chooser's favourite
+    wrong option (``plain_rows``), else a seeded draw; the rejected answer
     reuses the chosen rationale unless the teacher wrote one for that pick, so the pair differs
     in the choice, not in length or style."""
     rng = np.random.default_rng(seed)
@@ -83,6 +111,8 @@ def dpo_pairs(rows: Sequence[dict[str, Any]], *, seed: int = 0) -> list[dict[str
                  if k != r["label"] and k in LABELS[:n]}
         if wrong:
             bad = sorted(wrong)[int(rng.integers(len(wrong)))]
+        elif r.get("rival") and r["rival"] in LABELS[:n] and r["rival"] != r["label"]:
+            bad = r["rival"]
         else:
             bad = LABELS[int(rng.choice([k for k in range(n) if k != r["answer"]]))]
         reason = r.get("reason")
@@ -101,26 +131,42 @@ class LMSimulator(Chooser):
         sft_epochs, dpo_epochs: passes over the rows (0 skips that stage).
         lr_sft, lr_dpo, beta: learning rates and DPO's beta.
         batch: rows per optimiser step.
+        order: how the options are listed to the model (``shown_order``).
+        train_layers: fine-tune only the top this many decoder layers (and the final norm);
+            None trains every weight. The backward pass then stops there: about half the
+            time per row on a CPU with half the layers frozen.
         n_threads: torch CPU threads (default all cores).
     """
 
     name = "lm_simulator"
 
-    def __init__(self, model: str | os.PathLike[str] = "smollm2-135m", *, history: int = 8,
+    def __init__(self, model: str | os.PathLike[str] = "smollm2-135m", *, history: int = 6,
                  sft_epochs: int = 2, dpo_epochs: int = 1, lr_sft: float = 1e-4,
                  lr_dpo: float = 5e-6, beta: float = 0.1, batch: int = 4,
-                 max_length: int = 768, n_threads: int | None = None, seed: int = 0,
+                 max_length: int = 768, train_layers: int | None = None,
+                 order: str | None = "taste",
+                 n_threads: int | None = None, seed: int = 0,
                  progress: bool | None = None) -> None:
         self.model_name = str(model)
         self.history, self.seed, self.progress = history, seed, progress
         self.sft_epochs, self.dpo_epochs = sft_epochs, dpo_epochs
         self.lr_sft, self.lr_dpo, self.beta = lr_sft, lr_dpo, beta
         self.batch, self.max_length = batch, max_length
+        self.train_layers, self.order = train_layers, order
         self.n_threads = n_threads or os.cpu_count() or 1
         self.model: Any = None
         self.tokenizer: Any = None
         self.train_s: dict[str, float] = {}
         self.rows: dict[str, int] = {}
+
+    @classmethod
+    def from_checkpoint(cls, folder: str | os.PathLike[str], **kw: Any) -> LMSimulator:
+        """A saved simulator (``save``): its weights, read the way it was trained (history)."""
+        card_path = Path(folder) / "card.json"
+        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+        kw.setdefault("history", int(card.get("history", 6)))
+        kw.setdefault("order", card.get("order"))
+        return cls(folder, **kw)
 
     # ------------------------------------------------------------------ model
 
@@ -183,25 +229,38 @@ class LMSimulator(Chooser):
         return logp.numpy().astype(np.float64)
 
     def scores(self, scene: Scene, options: Sequence[int]) -> np.ndarray:
-        return self.option_logprobs(scene_text(self.world, scene, options,
-                                               history=self.history), len(options))
+        perm = shown_order(self.world, scene, options, self.order)
+        shown = self.option_logprobs(scene_text(self.world, scene, [options[k] for k in perm],
+                                                history=self.history), len(options))
+        out = np.empty_like(shown)
+        out[perm] = shown  # back to the caller's order
+        return out
 
     # ------------------------------------------------------------------ training
 
     def fit(self, world: World, scenes: Sequence[Scene],
-            kept: Sequence[dict[str, Any]] = (), plain: int = 0) -> Self:
-        """SFT then DPO on ``kept`` teacher rows plus ``plain`` of ``scenes`` without one."""
+            kept: Sequence[dict[str, Any]] = (), plain: int = 0,
+            rival: Chooser | None = None, dpo_rows: int | None = None) -> Self:
+        """SFT then DPO on ``kept`` teacher rows plus ``plain`` of ``scenes`` without one.
+
+        ``rival`` names DPO's hard negatives (``plain_rows``); ``dpo_rows`` caps the DPO pairs
+        (a pair costs about four SFT rows: two sequences, with a reference pass each), the
+        kept teacher rows first.
+        """
         self.world = world
         used = {(r["user"], r["time"]) for r in kept if "user" in r}
         free = [s for s in scenes if (s.user, s.time) not in used]
         # a seeded draw across users: train scenes come grouped by user
         pick = np.random.default_rng(self.seed).permutation(len(free))[:plain]
         extra = [free[i] for i in sorted(pick)]
-        rows = list(kept) + plain_rows(world, extra, history=self.history)
-        self.rows = {"kept": len(kept), "plain": len(extra)}
+        rows = list(kept) + plain_rows(world, extra, history=self.history, rival=rival,
+                                       order=self.order)
         if not rows:
             raise ValueError("nothing to train on: pass kept teacher rows or plain > 0")
-        self.train(rows)
+        pairs = rows if dpo_rows is None else rows[:dpo_rows]
+        self.rows = {"kept": len(kept), "plain": len(extra), "dpo_pairs": len(pairs),
+                     "rival": getattr(rival, "name", None)}
+        self.train(rows, pairs)
         return self
 
     def _common(self, out: str, epochs: int, lr: float) -> dict[str, Any]:
@@ -217,14 +276,18 @@ class LMSimulator(Chooser):
                 # bf16 matmul units that is many times slower than plain float32
                 "gradient_checkpointing": False, "bf16": False, "fp16": False}
 
-    def train(self, rows: Sequence[dict[str, Any]]) -> Self:
-        """SFT (``sft_epochs``) then DPO (``dpo_epochs``) on prepared rows; times each."""
+    def train(self, rows: Sequence[dict[str, Any]],
+              pairs: Sequence[dict[str, Any]] | None = None) -> Self:
+        """SFT (``sft_epochs``) on ``rows`` then DPO (``dpo_epochs``) on ``pairs`` (default:
+        the same rows); times each."""
+        pairs = rows if pairs is None else pairs
         import torch
         from datasets import Dataset
         from trl import DPOConfig, DPOTrainer, SFTConfig, SFTTrainer
 
         self.load()
         torch.manual_seed(self.seed)
+        self._freeze()
         self.model.train()
         # Trainer prints its loss logs on stdout, where benchmarks print their JSON
         with tempfile.TemporaryDirectory(prefix="lm-sim-") as tmp, redirect_stdout(sys.stderr):
@@ -237,18 +300,35 @@ class LMSimulator(Chooser):
                 self.train_s["sft"] = time.perf_counter() - t0
             if self.dpo_epochs:
                 t0 = time.perf_counter()
-                log.info("DPO on %d pairs", len(rows))
+                log.info("DPO on %d pairs", len(pairs))
                 DPOTrainer(model=self.model, processing_class=self.tokenizer,
                            args=DPOConfig(**self._common(tmp, self.dpo_epochs, self.lr_dpo),
                                           beta=self.beta,
                                           # the reference is the SFT model as it is now: its
                                           # log-probs once, not a second model in memory
                                           precompute_ref_log_probs=True),
-                           train_dataset=Dataset.from_list(dpo_pairs(rows, seed=self.seed))
+                           train_dataset=Dataset.from_list(dpo_pairs(pairs, seed=self.seed))
                            ).train()
                 self.train_s["dpo"] = time.perf_counter() - t0
         self.model.eval()
         return self
+
+    def _freeze(self) -> None:
+        """Leave only the top ``train_layers`` decoder layers and the final norm trainable."""
+        if self.train_layers is None:
+            return
+        inner = getattr(self.model, "model", None)
+        layers = getattr(inner, "layers", None)
+        if layers is None:
+            raise ValueError(f"train_layers needs a decoder with .model.layers; "
+                             f"{type(self.model).__name__} has none")
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        keep = list(layers[len(layers) - self.train_layers:]) if self.train_layers else []
+        for module in keep + [getattr(inner, "norm", None)]:
+            if module is not None:
+                for p in module.parameters():
+                    p.requires_grad_(True)
 
     def save(self, folder: Path, extra: dict[str, Any] | None = None) -> Path:
         """A checkpoint directory (loads back with ``LMSimulator(folder)`` or the
@@ -261,6 +341,7 @@ class LMSimulator(Chooser):
                 "sft_epochs": self.sft_epochs, "dpo_epochs": self.dpo_epochs,
                 "lr_sft": self.lr_sft, "lr_dpo": self.lr_dpo, "beta": self.beta,
                 "batch": self.batch, "history": self.history, "seed": self.seed,
+                "train_layers": self.train_layers, "order": self.order,
                 "scoring": f"log p(option letter | prompt + '{ANSWER_PREFIX}')",
                 "date": datetime.now(UTC).isoformat(timespec="seconds"), **(extra or {})}
         (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")

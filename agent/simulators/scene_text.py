@@ -1,11 +1,14 @@
 """A choice scene as text for a language model: the history, then lettered options with facts.
 
 Both the teacher (which writes rationales) and the LM simulator (which learns from them) read
-the same text. Each option carries catalog facts a user could know or sense at exposure time,
-never the answer: genres and year, and three ranks within the list (1 = most): how many other
-(train) users chose it, how like the history it is by genre/people/keywords, and how much its
-audience overlaps the audience of the history's items. Letters, not numbers, label options so
-each label is one token (" A" ... " J") and "10" is not two.
+the same text. Each option carries catalog facts a deployment has at exposure time, never the
+answer: its year and genres, and five ranks within the list (1 = most): by taste (the MF score
+folded in from the history: people who rate like this user), fans (audience shared with the
+history's items), pop (chosen by most train users), trend (chosen most in the 90 days before),
+genre (like the history by genre, people and keywords). Ranks, not raw scores, because a small
+LM reads a one-token integer far more reliably than a float. The text is compact on purpose: a
+135M model fine-tunes at about 70 tokens a second on two cores. Letters, not numbers, label
+options so each label is one token (" A" ... " L") and "10" is not two.
 """
 
 from __future__ import annotations
@@ -16,38 +19,46 @@ import numpy as np
 
 from agent.simulators.scenes import Scene, World
 
-LABELS = "ABCDEFGHIJ"
+LABELS = "ABCDEFGHIJKL"  # lists of 10 plus the target when a user judges a list
+# rank name -> choice-model feature it orders by
+RANKS = {"taste": "mf_score", "fans": "cooc_mean", "pop": "log_count",
+         "trend": "log_recent_90d", "genre": "content_centroid"}
 
 
 def option_ranks(world: World, scene: Scene, options: Sequence[int]) -> dict[str, np.ndarray]:
-    """Per option, its rank in the list (1 = highest) by popularity, content and audience."""
+    """Per option, its rank in the list (1 = highest) by each of ``RANKS``."""
     from agent.simulators.choice_model import FEATURES, option_features
 
     x = option_features(world, scene, options)
-    cols = {"popularity": "log_count", "content": "content_centroid", "audience": "cooc_mean"}
     out = {}
-    for name, col in cols.items():
+    for name, col in RANKS.items():
         v = x[:, FEATURES.index(col)]
         out[name] = (-v).argsort(kind="stable").argsort() + 1
     return out
 
 
-def scene_text(world: World, scene: Scene, options: Sequence[int], *, history: int = 8) -> str:
+def taste_order(world: World, scene: Scene, options: Sequence[int]) -> np.ndarray:
+    """Indices of ``options`` best taste match first (the MF rank), as a recommender shows a
+    list; ties keep the given order."""
+    return np.argsort(option_ranks(world, scene, options)["taste"], kind="stable")
+
+
+def scene_text(world: World, scene: Scene, options: Sequence[int], *, history: int = 6) -> str:
     """The user's recent ratings and the lettered options with their facts (module doc)."""
     from recsys.titles import item_name
 
     if not 2 <= len(options) <= len(LABELS):
         raise ValueError(f"a scene text holds 2 to {len(LABELS)} options, got {len(options)}")
     cat = world.catalog
-    lines = ["Movies you rated, oldest first:"]
-    for item, r in list(zip(scene.history, scene.ratings, strict=True))[-history:]:
-        lines.append(f"- {item_name(cat, item)}" + ("" if np.isnan(r) else f": {r:g}/5"))
+    rated = [item_name(cat, item) + ("" if np.isnan(r) else f" {r:g}/5")
+             for item, r in list(zip(scene.history, scene.ratings, strict=True))[-history:]]
     ranks = option_ranks(world, scene, options)
-    lines += ["", f"Options (ranks among these {len(options)}, 1 = most: pop = chosen by "
-              "most people, genre = most like your movies, fans = most shared audience):"]
+    lines = ["You rated, oldest first: " + "; ".join(rated) + ".",
+             f"Options, ranked among these {len(options)} (1 = most) by taste (people who rate "
+             "like you), fans (shared audience), pop (chosen overall), trend (chosen lately), "
+             "genre (like your movies):"]
     for k, item in enumerate(options):
-        genres = ", ".join(cat.item_attributes(item).get("genre", [])[:3])
-        lines.append(f"{LABELS[k]}. {item_name(cat, item)}" + (f" [{genres}]" if genres else "")
-                     + f" pop {ranks['popularity'][k]}, genre {ranks['content'][k]},"
-                     f" fans {ranks['audience'][k]}")
+        genres = "/".join(cat.item_attributes(item).get("genre", [])[:3])
+        lines.append(f"{LABELS[k]}. {item_name(cat, item)}" + (f" {genres}" if genres else "")
+                     + " | " + " ".join(f"{name} {ranks[name][k]}" for name in RANKS))
     return "\n".join(lines)

@@ -129,7 +129,7 @@ class Teacher:
     samples: int = 3
     temperature: float = 0.8
     max_tokens: int = 80
-    history: int = 8
+    history: int = 6
     seed: int = 0
     failures: int = field(default=0, init=False)
 

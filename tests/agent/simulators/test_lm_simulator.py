@@ -58,7 +58,7 @@ def test_scene_text_letters_options_with_facts_and_never_marks_the_choice(sset) 
     ranks = option_ranks(sset.world, s, opts)
     assert all(sorted(r.tolist()) == [1, 2, 3, 4, 5] for r in ranks.values())
     # the text depends on the options only, never on which one is the real choice
-    assert "chose" not in text.lower().replace("chosen by most people", "")
+    assert "chose" not in text.lower().replace("chosen overall", "").replace("chosen lately", "")
 
 
 def _teacher_replies(sset, n: int) -> tuple[list, list[int]]:
@@ -144,6 +144,24 @@ def test_dpo_pairs_never_reject_the_real_choice(sset) -> None:
     assert sft[-1]["completion"][0]["content"] == "Choice: " + rows[-1]["label"]
 
 
+def test_a_rival_chooser_names_the_hardest_wrong_option_for_dpo(sset) -> None:
+    from agent.simulators.choosers import Chooser
+
+    class LikesFirst(Chooser):
+        name = "likes_first"
+
+        def scores(self, scene, options):
+            return -np.arange(len(options), dtype=np.float64)
+
+    scenes = sset.scenes["train"][:10]
+    rows = plain_rows(sset.world, scenes, rival=LikesFirst())
+    for r in rows:  # its favourite wrong option: the first listed, or the second when the
+        # first is the real choice
+        assert r["rival"] == ("B" if r["answer"] == 0 else "A")
+    for r, p in zip(rows, dpo_pairs(rows, seed=3), strict=True):
+        assert p["rejected"][0]["content"] == completion(r["rival"], None)
+
+
 def _tiny_model_and_tokenizer(texts: list[str]):
     """A random ~0.2M-parameter Llama and a word-level tokenizer with a chat template."""
     from tokenizers import Tokenizer, models, pre_tokenizers
@@ -196,6 +214,61 @@ def test_the_lm_simulator_trains_sft_then_dpo_and_picks_a_valid_option(sset, tmp
     opts, _ = s.options(5)
     # the reloaded checkpoint scores as the trained one (up to the attention kernel's rounding)
     assert np.allclose(again.scores(s, opts), sim.scores(s, opts), atol=5e-3)
+    # a list of 10 plus the target: the talking user's judge asks about 11 options
+    opts10, _ = s.options(10)
+    assert sim.scores(s, [*opts10, opts10[0]]).shape == (11,)
+
+    # the saved simulator plays users in `tastebud simulate --simulator lm`
+    from agent.simulate import simulate_report
+
+    report = simulate_report(sset.world.catalog, ["graph", "popularity"], "lm", episodes=4,
+                             seed=1, workers=1, progress=False, lm_checkpoint=folder)
+    assert report["simulator"] == "lm"
+    for m in report["policies"].values():
+        assert 0.0 <= m["SR@15"] <= 1.0 and m["ungrounded_rate"] == 0.0
+
+
+def test_simulate_with_an_untrained_lm_says_how_to_train_one(sset, tmp_path) -> None:
+    from agent.simulate import simulate_report
+
+    with pytest.raises(FileNotFoundError, match="simulator_alignment.py .*--lm-checkpoint"):
+        simulate_report(sset.world.catalog, ["graph"], "lm", episodes=2,
+                        lm_checkpoint=tmp_path / "none")
+
+
+def test_train_layers_leaves_only_the_top_layers_and_final_norm_trainable(sset) -> None:
+    model, tok = _tiny_model_and_tokenizer(["a b"])
+    sim = LMSimulator(train_layers=1, n_threads=1).use(model, tok)
+    sim._freeze()
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith(("model.layers.1.", "model.norm.")) for n in trainable)
+    assert not any(p.requires_grad for p in model.model.layers[0].parameters())
+    with pytest.raises(ValueError, match="train_layers"):
+        LMSimulator(train_layers=1).use(object.__new__(type("Odd", (), {"eval": lambda s: s})),
+                                        tok)._freeze()
+
+
+def test_options_are_read_best_taste_first_and_scores_come_back_in_the_callers_order(sset):
+    from agent.simulators.scene_text import option_ranks
+
+    sim = LMSimulator()
+    sim.world = sset.world
+    seen: list[str] = []
+
+    def first_is_best(prompt: str, n: int) -> np.ndarray:
+        seen.append(prompt)
+        return -np.arange(n, dtype=np.float64)  # likes what it reads first
+
+    sim.option_logprobs = first_is_best  # type: ignore[method-assign]
+    s = sset.scenes["heldout"][0]
+    opts, _ = s.options(10)
+    sc = sim.scores(s, opts)
+    taste = option_ranks(sset.world, s, opts)["taste"]
+    assert taste[int(np.argmax(sc))] == 1  # the best taste match, wherever the caller put it
+    assert sorted(sc.tolist()) == sorted((-np.arange(10.0)).tolist())
+    assert "| taste 1 " in seen[0].splitlines()[2]  # option A of the text
+    sim.order = None
+    assert int(np.argmax(sim.scores(s, opts))) == 0
 
 
 def test_fit_needs_rows() -> None:
