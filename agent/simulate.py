@@ -85,6 +85,10 @@ def simulate_report(catalog: Any, policies: list[str], simulator: str = "choice_
 
     names = check_names(policies, simulator)
     lm_folder = _lm_folder(catalog, lm_checkpoint, settings) if simulator == "lm" else None
+    if lm_folder is not None and (workers > 1 or backend != "pool"):
+        # the LM user runs torch, whose thread pool can hang in forked workers, and its
+        # forward pass already uses every core: it plays in this process
+        workers, backend = 1, "pool"
     t0 = time.perf_counter()
     sset = build_scenes(catalog, seed=seed, progress=progress)
     latest: dict[int, Any] = {}

@@ -222,8 +222,9 @@ def test_the_lm_simulator_trains_sft_then_dpo_and_picks_a_valid_option(sset, tmp
     from agent.simulate import simulate_report
 
     report = simulate_report(sset.world.catalog, ["graph", "popularity"], "lm", episodes=4,
-                             seed=1, workers=1, progress=False, lm_checkpoint=folder)
+                             seed=1, workers=2, progress=False, lm_checkpoint=folder)
     assert report["simulator"] == "lm"
+    assert report["machine"]["workers"] == 1  # torch plays in this process, never forked
     for m in report["policies"].values():
         assert 0.0 <= m["SR@15"] <= 1.0 and m["ungrounded_rate"] == 0.0
 
