@@ -47,12 +47,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--tune-noise-prior", action="store_true",
                     help="choose the noise estimate's prior on valid (SR@15 over eps 0, 0.1, "
                          "0.2) and exit")
-    ap.add_argument("--assumed-noise", default="auto",
-                    help="what the graph policy assumes of the flip rate: auto (estimated "
-                         "from the answers) or a number")
+    ap.add_argument("--policy-noise", "--assumed-noise", dest="assumed_noise", default="auto",
+                    help="what the graph policy is told of the flip rate: unknown or auto "
+                         "(nothing: it estimates the rate from the answers), oracle (the "
+                         "simulator's true --noise, which no deployment has) or a number")
     ap.add_argument("--noise-oracle", action="store_true",
                     help="also run the graph policy told the true rate, and told 0 (baselines)")
     return ap.parse_args(argv)
+
+
+def policy_noise(told: str, true_noise: float) -> str | float:
+    """``--policy-noise`` as the graph policy's ``assumed_noise``."""
+    if told in ("unknown", "auto"):
+        return "auto"
+    if told == "oracle":
+        return true_noise
+    try:
+        return float(told)
+    except ValueError:
+        raise SystemExit(f"--policy-noise must be unknown, oracle or a number, got '{told}'"
+                         ) from None
 
 
 def tune(catalog: Any, ctx: Any, workers: int) -> dict[str, Any]:
@@ -117,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(tune_noise_prior(catalog, ctx, args.workers), indent=2))
         return
     n = None if args.pairs == "all" else int(args.pairs)
-    assumed = args.assumed_noise if args.assumed_noise == "auto" else float(args.assumed_noise)
+    assumed = policy_noise(args.assumed_noise, args.noise)
     report = cpr_report(catalog, args.policies.split(","), noise=args.noise, pairs=n,
                         seed=args.seed, workers=args.workers, progress=None, context=ctx,
                         assumed_noise=assumed)
