@@ -4,7 +4,11 @@ Per option, features any deployment has at exposure time (nothing about the real
 how popular the item is overall and in the 90 days before the scene, how long it had been
 around, its mean rating, how like the history it is by content (centroid and nearest item,
 weighted by the user's ratings) and by co-occurrence (item-item cosine over the train users),
-the MF score folded in from the history, and how far its year is from the history's. A small
+the MF score folded in from the history, and how far its year is from the history's. For a
+train user's scene the counts, ratings and co-occurrences leave that user's own events out
+(``World.own``): otherwise the real choice co-occurs with the history in the user's own row,
+a signal no held-out user carries. (ALS's item factors still saw the user; the fold-in reads
+only the history.) A small
 MLP scores each option and a softmax over the list is trained on the train users' real
 choices (cross-entropy), early-stopped on the dev users.
 """
@@ -19,7 +23,7 @@ from typing import Any, Self
 import numpy as np
 
 from agent.simulators.choosers import Chooser
-from agent.simulators.scenes import Scene, World
+from agent.simulators.scenes import SHRINK, Scene, World
 
 FEATURES = ("log_count", "log_recent_90d", "log_age_days", "not_yet_seen", "mean_rating",
             "content_centroid", "content_nearest", "content_last3", "cooc_mean", "cooc_max",
@@ -41,8 +45,19 @@ def option_features(world: World, scene: Scene, options: Sequence[int]) -> np.nd
     co = content[opts] @ content[hist].T  # (n, H)
     co = np.asarray(co.todense())
     centroid = co @ w / w.sum()
-    x = world.cooccurrence
-    cc = np.asarray((x[:, opts].T @ x[:, hist]).todense())
+    # train statistics without this user's own events (``World.own``): held-out users are
+    # not in them, so a train scene must not be either
+    own_o, own_rating = world.own(scene.user, opts)
+    own_h, _ = world.own(scene.user, hist)
+    counts_o = np.clip(world.counts[opts] - own_o, 0, None)
+    counts_h = np.clip(world.counts[hist] - own_h, 0, None)
+    b = world.chose_matrix
+    raw = np.asarray((b[:, opts].T @ b[:, hist]).todense()) - np.outer(own_o, own_h)
+    norm = np.outer(np.sqrt(counts_o), np.sqrt(counts_h))
+    cc = np.divide(raw, norm, out=np.zeros_like(raw), where=norm > 0)  # item-item cosines
+    n_r, s_r, mu = world.rating_stats
+    rated_o = (own_rating > 0).astype(np.float64)
+    mean_rating = (s_r[opts] - own_rating + SHRINK * mu) / (n_r[opts] - rated_o + SHRINK)
     als = world.als
     mf = als.item_factors[opts] @ als.fold_in(list(hist))
     years = np.array([cat.year(int(i)) or np.nan for i in opts], dtype=np.float64)
@@ -52,11 +67,11 @@ def option_features(world: World, scene: Scene, options: Sequence[int]) -> np.nd
     gap = np.nan_to_num(np.abs(years - hy) / 10.0, nan=1.0)
     vs_time = np.nan_to_num((scene_year - years) / 10.0, nan=1.0)
     feats = np.column_stack([
-        np.log1p(world.counts[opts]),
+        np.log1p(counts_o),
         np.log1p(world.recent_counts(t, opts)),
         np.log1p(np.clip(age, 0, None)),
         not_yet,
-        world.mean_rating[opts],
+        mean_rating,
         centroid,
         co.max(axis=1),
         co[:, -3:].mean(axis=1),

@@ -30,6 +30,7 @@ PARTS = ("train", "dev", "heldout")
 CONTENT_FIELDS = ("genre", "director", "cast", "keywords", "genome", "tag", "tags", "artist",
                   "writer", "author", "category", "categories")
 SIMILAR_POOL = 50  # similarity negatives are drawn among the real choice's 50 nearest items
+SHRINK = 5  # an item's mean rating is shrunk toward the global mean by this many ratings
 
 
 def user_part(ext_id: str, shares: tuple[float, float] = (0.7, 0.85)) -> str:
@@ -88,14 +89,45 @@ class World:
         return np.bincount(self.events[1], minlength=self.catalog.n_items).astype(np.float64)
 
     @cached_property
-    def mean_rating(self) -> np.ndarray:
-        """(I,) each item's mean train rating, shrunk toward the global mean by 5 ratings."""
+    def rating_stats(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """(I,) count and (I,) sum of each item's train ratings, and the global mean."""
         _, items, ratings, _ = self.events
         ok = ~np.isnan(ratings)
-        n = np.bincount(items[ok], minlength=self.catalog.n_items)
+        n = np.bincount(items[ok], minlength=self.catalog.n_items).astype(np.float64)
         s = np.bincount(items[ok], weights=ratings[ok], minlength=self.catalog.n_items)
-        mu = float(ratings[ok].mean()) if ok.any() else 0.0
-        return (s + 5 * mu) / (n + 5)
+        return n, s, float(ratings[ok].mean()) if ok.any() else 0.0
+
+    @cached_property
+    def mean_rating(self) -> np.ndarray:
+        """(I,) each item's mean train rating, shrunk toward the global mean by 5 ratings."""
+        n, s, mu = self.rating_stats
+        return (s + SHRINK * mu) / (n + SHRINK)
+
+    @cached_property
+    def user_rows(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """(U, I) which items each train user chose (1) and their ratings (nan -> 0; rows of
+        users outside train are empty): a train scene's own events, to leave out of its
+        features (``own``)."""
+        users, items, ratings, _ = self.events
+        shape = (self.catalog.n_users, self.catalog.n_items)
+        chose = sp.csr_matrix((np.ones(len(users)), (users, items)), shape=shape)
+        chose.data[:] = 1.0  # a repeated event is one choice
+        ok = ~np.isnan(ratings)
+        rated = sp.csr_matrix((np.ones(int(ok.sum())), (users[ok], items[ok])), shape=shape)
+        rated.data[:] = 1.0
+        total = sp.csr_matrix((ratings[ok].astype(np.float64), (users[ok], items[ok])),
+                              shape=shape)
+        return chose, total  # repeated events sum, as in ``rating_stats`` (MovieLens has none)
+
+    def own(self, user: int, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For ``items``: whether ``user`` is among the train users who chose each (0/1) and
+        the rating they gave (0 where none). Non-train users: zeros. Subtracting these gives
+        the train statistics as they were without this user: a train scene's features must
+        not count the user's own choice, or a chooser learns from a signal held-out users
+        never carry (the real choice co-occurring with the history in the user's own row)."""
+        chose, total = self.user_rows
+        return (np.asarray(chose[user, items].todense()).ravel(),
+                np.asarray(total[user, items].todense()).ravel())
 
     @cached_property
     def first_seen(self) -> np.ndarray:
@@ -118,6 +150,11 @@ class World:
         lo, hi = np.searchsorted(stamps, [t - days * 86400, t])
         window = its[lo:hi]
         return np.array([(window == i).sum() for i in items], dtype=np.float64)
+
+    @cached_property
+    def chose_matrix(self) -> sp.csc_matrix:
+        """(U, I) train user x item, 1 where the user chose the item (column access)."""
+        return sp.csc_matrix(self.user_rows[0])
 
     @cached_property
     def cooccurrence(self) -> sp.csc_matrix:

@@ -78,6 +78,26 @@ def test_the_world_learns_from_train_users_only(catalog, sset):
     assert not held & set(sset.world.train_users.tolist())
 
 
+def test_a_train_scene_is_featured_as_if_its_user_were_held_out(sset):
+    """Counts, ratings and co-occurrences of a train scene leave the user's own events out:
+    the same features as from a world without that user (a held-out user's situation)."""
+    from agent.simulators.scenes import World
+
+    world = sset.world
+    exact = [FEATURES.index(f) for f in ("log_count", "cooc_mean", "cooc_max")]
+    rating = FEATURES.index("mean_rating")
+    for s in sset.scenes["train"][:12]:
+        opts, _ = s.options(10)
+        without = World(world.catalog, world.train_users[world.train_users != s.user])
+        got, want = option_features(world, s, opts), option_features(without, s, opts)
+        assert np.allclose(got[:, exact], want[:, exact], atol=1e-5)
+        # the shrinkage's global mean still holds the user's ratings: a hair apart
+        assert np.allclose(got[:, rating], want[:, rating], atol=5e-3)
+    # a held-out user was never in the world: nothing to leave out
+    h = sset.scenes["heldout"][0]
+    assert not world.own(h.user, np.asarray(h.options(10)[0]))[0].any()
+
+
 def test_a_catalog_without_timestamps_is_refused_with_the_reason(catalog):
     from dataclasses import replace
 
