@@ -116,6 +116,7 @@ def cpr_report_valid(catalog: Any, ctx: Any, eps: float, workers: int, **params:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    assumed = policy_noise(args.assumed_noise, args.noise)  # a bad value fails before loading
     from agent.evaluate import cpr_report, plot_sr_curves
     from agent.policies import build_context
     from recsys.catalogs import open_catalog
@@ -131,7 +132,6 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(tune_noise_prior(catalog, ctx, args.workers), indent=2))
         return
     n = None if args.pairs == "all" else int(args.pairs)
-    assumed = policy_noise(args.assumed_noise, args.noise)
     report = cpr_report(catalog, args.policies.split(","), noise=args.noise, pairs=n,
                         seed=args.seed, workers=args.workers, progress=None, context=ctx,
                         assumed_noise=assumed)

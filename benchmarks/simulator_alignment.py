@@ -141,6 +141,7 @@ def _lm_simulator(args: argparse.Namespace, world: Any, train: list[Any],
     DPO's rejected answers are the choice model's favourite wrong options."""
     import json as _json
 
+    from agent.simulate import lm_checkpoint_path
     from agent.simulators.lm_simulator import LMSimulator
     from agent.simulators.teacher import read_kept
     from recsys.settings import get_settings
@@ -167,7 +168,7 @@ def _lm_simulator(args: argparse.Namespace, world: Any, train: list[Any],
     train_s["lm_simulator"] = sum(lm.train_s.values())
     if teacher_card:
         train_s["lm_teacher"] = float(teacher_card.get("teacher_seconds", 0.0))
-    folder = data / "models" / "simulators" / f"lm_simulator-{args.catalog}"
+    folder = lm_checkpoint_path(args.catalog)
     card = {"checkpoint": str(lm.save(folder, {"catalog": args.catalog,
                                                 "kept_file": str(kept_path),
                                                 "teacher": teacher_card})),

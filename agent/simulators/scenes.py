@@ -98,12 +98,6 @@ class World:
         return n, s, float(ratings[ok].mean()) if ok.any() else 0.0
 
     @cached_property
-    def mean_rating(self) -> np.ndarray:
-        """(I,) each item's mean train rating, shrunk toward the global mean by 5 ratings."""
-        n, s, mu = self.rating_stats
-        return (s + SHRINK * mu) / (n + SHRINK)
-
-    @cached_property
     def user_rows(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
         """(U, I) which items each train user chose (1) and their ratings (nan -> 0; rows of
         users outside train are empty): a train scene's own events, to leave out of its
@@ -155,17 +149,6 @@ class World:
     def chose_matrix(self) -> sp.csc_matrix:
         """(U, I) train user x item, 1 where the user chose the item (column access)."""
         return sp.csc_matrix(self.user_rows[0])
-
-    @cached_property
-    def cooccurrence(self) -> sp.csc_matrix:
-        """(U, I) train user x item, columns L2-normalised: column dots are item cosines."""
-        users, items, _, _ = self.events
-        x = sp.csr_matrix((np.ones(len(users)), (users, items)),
-                          shape=(self.catalog.n_users, self.catalog.n_items))
-        x.data[:] = 1.0
-        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0)).ravel())
-        norms[norms == 0] = 1.0
-        return sp.csc_matrix(x @ sp.diags(1.0 / norms))
 
     @cached_property
     def content(self) -> sp.csr_matrix:
