@@ -5,12 +5,14 @@ an exposure list of N items (the real next choice, popularity and look-alike neg
 real choice. Users are split by id hash: train (everything a chooser learns from), dev (early
 stopping; what the features were chosen on) and heldout (never looked at while developing).
 Every chooser is scored on the same lists in one run: random, popularity, MF (ALS on train
-users, folded in from the history), the local LLM zero-shot (``--llm-scenes`` held-out scenes
-per N, it costs seconds each on 2 cores), the trained choice model, and the LM simulator
-(SmolLM2-135M, SFT then DPO with ``trl`` on the teacher's kept rationales from
-``benchmarks/teacher_rationales.py`` plus ``--lm-plain`` train scenes with the real choice only;
-scored on ``--lm-scenes`` held-out and dev scenes per N, beside every other chooser on the same
-scenes; its checkpoint and card go to ``<data_dir>/models/simulators/``).
+users, folded in from the history), the ranks logit (the best reader of the five within-list
+ranks the LM's text shows, ``agent/simulators/ranks_chooser.py``), the local LLM zero-shot
+(``--llm-scenes`` held-out scenes per N, it costs seconds each on 2 cores), the trained
+choice model, and the LM simulator (SmolLM2-135M, SFT then DPO with ``trl`` on the teacher's
+kept rationales from ``benchmarks/teacher_rationales.py`` plus ``--lm-plain`` train scenes with
+the real choice only; by default it reads the choice model's ranking, ``--lm-order``; scored on
+``--lm-scenes`` held-out and dev scenes per N, beside every other chooser on the same scenes;
+its checkpoint and card go to ``<data_dir>/models/simulators/``).
 
     TASTEBUD_MIRROR=../shared/datasets python benchmarks/simulator_alignment.py \
         [--catalog movielens-small] [--llm-scenes 60] [--lm-scenes 40] [--lm-plain 40]
@@ -53,6 +55,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--lm-lr", type=float, default=2e-4, help="SFT learning rate")
     ap.add_argument("--lm-train-layers", type=int, default=15,
                     help="fine-tune the top this many decoder layers (SmolLM2-135M has 30)")
+    ap.add_argument("--lm-order", choices=("fit", "taste"), default="fit",
+                    help="fit: options listed by the choice model, each with its fit rank (the "
+                         "LM reads the choice model); taste: by MF, with the five ranks only")
+    ap.add_argument("--lm-facts", default=None,
+                    help="comma-separated ranks each option shows beside fit (default: taste "
+                         "for --lm-order fit, all five for taste)")
+    ap.add_argument("--lm-prior-folds", type=int, default=2,
+                    help="train rows read fit ranks from choice models that never saw their "
+                         "user (this many folds)")
     ap.add_argument("--lm-untrained", action="store_true",
                     help="also score the base model before training (same scenes)")
     ap.add_argument("--seed", type=int, default=0)
@@ -68,6 +79,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         hits,
         paired_gap,
     )
+    from agent.simulators.ranks_chooser import RanksChooser
     from agent.simulators.scenes import build_scenes, views
     from recsys.catalogs import open_catalog
 
@@ -86,13 +98,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cm = ChoiceModel(seed=args.seed, progress=None).fit(world, parts["train"], parts["dev"])
     train_s["choice_model"] = cm.train_s
     choosers.append(cm)
+    # the ceiling of a reader of the five ranks the LM's text shows (ranks_chooser.py)
+    ranks = RanksChooser().fit(world, parts["train"])
+    train_s["ranks_logit"] = ranks.train_s
+    choosers.append(ranks)
     llm = None
     if args.llm_scenes:
         from agent.llm import get_chat_model, get_llm_settings
 
         llm = LLMChooser(get_chat_model(get_llm_settings()))
         llm.fit(world, parts["train"])
-    lm, lm_card = (_lm_simulator(args, world, parts["train"], train_s, rival=cm)
+    lm, lm_card = (_lm_simulator(args, world, parts, train_s, rival=cm)
                    if args.lm_scenes else (None, None))
     out: dict[str, Any] = {"catalog": args.catalog, "scenes": sum(sset.counts().values()),
                            "scenes_by_part": sset.counts(), "params": sset.params,
@@ -110,6 +126,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         # is the choice model's lead over MF more than the luck of which users are held out?
         row["choice_model_minus_mf"] = {
             p: paired_gap(hits(cm, views(parts[p], n)), hits(choosers[2], views(parts[p], n)))
+            for p in ("dev", "heldout")}
+        row["ranks_logit_minus_mf"] = {
+            p: paired_gap(hits(ranks, views(parts[p], n)), hits(choosers[2], views(parts[p], n)))
             for p in ("dev", "heldout")}
         if llm is not None:
             sub = views(parts["heldout"][:args.llm_scenes], n)
@@ -135,10 +154,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return out
 
 
-def _lm_simulator(args: argparse.Namespace, world: Any, train: list[Any],
+def _lm_simulator(args: argparse.Namespace, world: Any, parts: dict[str, list[Any]],
                   train_s: dict[str, float], rival: Any) -> tuple[Any, dict[str, Any]]:
     """The LM simulator trained on the kept teacher rows (+ plain scenes), saved with a card;
-    DPO's rejected answers are the choice model's favourite wrong options."""
+    DPO's rejected answers are the choice model's favourite wrong options. With
+    ``--lm-order fit`` it reads the choice model (``rival``): train rows from out-of-fold
+    models, scoring from the full one."""
     import json as _json
 
     from agent.simulate import lm_checkpoint_path
@@ -153,16 +174,31 @@ def _lm_simulator(args: argparse.Namespace, world: Any, train: list[Any],
     teacher_card: dict[str, Any] = {}
     if (kept_path.parent / "card.json").is_file():
         teacher_card = _json.loads((kept_path.parent / "card.json").read_text())
-    untrained = None
-    if args.lm_untrained:
-        untrained = LMSimulator(args.lm_model, seed=args.seed).load()
-        untrained.name = "lm_untrained"  # type: ignore[misc]
-        untrained.world = world
+    fit_order = args.lm_order == "fit"
+    facts = (args.lm_facts.split(",") if args.lm_facts
+             else ["taste"] if fit_order else None)
+    prior_of = None
+    if fit_order:
+        from agent.simulators.choice_model import out_of_fold
+
+        t0 = time.perf_counter()
+        prior_of = out_of_fold(world, parts["train"], parts["dev"], folds=args.lm_prior_folds,
+                               seed=args.seed, progress=None)
+        train_s["lm_prior_folds"] = time.perf_counter() - t0
     lm = LMSimulator(args.lm_model, sft_epochs=args.lm_sft_epochs,
                      dpo_epochs=args.lm_dpo_epochs, lr_sft=args.lm_lr,
-                     train_layers=args.lm_train_layers, seed=args.seed, progress=None)
-    lm.fit(world, train, kept=kept, plain=args.lm_plain, rival=rival,
-           dpo_rows=args.lm_dpo_rows)
+                     train_layers=args.lm_train_layers, seed=args.seed, progress=None,
+                     order=args.lm_order, prior=rival if fit_order else None,
+                     **({"facts": facts} if facts else {}))
+    untrained = None
+    if args.lm_untrained:  # the base model reading the same text
+        untrained = LMSimulator(args.lm_model, seed=args.seed, order=args.lm_order,
+                                prior=rival if fit_order else None,
+                                **({"facts": facts} if facts else {})).load()
+        untrained.name = "lm_untrained"  # type: ignore[misc]
+        untrained.world = world
+    lm.fit(world, parts["train"], kept=kept, plain=args.lm_plain, rival=rival,
+           dpo_rows=args.lm_dpo_rows, prior_of=prior_of)
     train_s["lm_simulator_sft"] = lm.train_s.get("sft", 0.0)
     train_s["lm_simulator_dpo"] = lm.train_s.get("dpo", 0.0)
     train_s["lm_simulator"] = sum(lm.train_s.values())
@@ -185,6 +221,8 @@ def _score_lm(row: dict[str, Any], lm: Any, choosers: list[Any], parts: dict[str
               n: int, k: int, k_dev: int) -> None:
     """The LM simulator (and the base model when asked) on the first ``k`` held-out and
     ``k_dev`` dev scenes, every other chooser beside it on the same scenes."""
+    import numpy as np
+
     from agent.simulators.choosers import accuracy, hits, paired_gap
     from agent.simulators.scenes import views
 
@@ -196,12 +234,21 @@ def _score_lm(row: dict[str, Any], lm: Any, choosers: list[Any], parts: dict[str
         sub = views(parts[p][:m], n)
         for ch in extra:
             t0 = time.perf_counter()
-            h = hits(ch, sub)
+            picks = np.array([ch.pick(s, opts) for s, opts, _ in sub])
+            h = (picks == np.array([ans for _, _, ans in sub])).astype(np.float64)
             row.setdefault(ch.name, {})[f"{p}_subset"] = {
                 "accuracy": round(float(h.mean()), 4), "scenes": len(sub),
-                "s_per_scene": round((time.perf_counter() - t0) / len(sub), 3)}
+                "s_per_scene": round((time.perf_counter() - t0) / len(sub), 3),
+                # how often it picks as each other chooser does: 1.0 = a copy of it
+                "same_pick_as": {o.name: round(float(np.mean(
+                    picks == np.array([o.pick(s, opts) for s, opts, _ in sub]))), 4)
+                    for o in choosers if o.name in ("mf", "choice_model")}}
             if ch is lm:  # paired by scene, as the choice model's lead over MF is
                 row.setdefault("lm_simulator_minus_mf", {})[p] = paired_gap(h, hits(mf, sub))
+                cm = next((o for o in choosers if o.name == "choice_model"), None)
+                if cm is not None:
+                    row.setdefault("lm_simulator_minus_choice_model", {})[p] = paired_gap(
+                        h, hits(cm, sub))
         for ch in choosers:
             row[ch.name][f"lm_{p}_subset"] = {"accuracy": round(accuracy(ch, sub), 4),
                                               "scenes": len(sub)}

@@ -16,7 +16,7 @@ choices (cross-entropy), early-stopped on the dev users.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -178,3 +178,51 @@ class ChoiceModel(Chooser):
         torch.save({"state": self.net.state_dict(), "mean": self.mean, "std": self.std,
                     "hidden": self.hidden, "features": FEATURES}, path)
         return path
+
+    @classmethod
+    def load(cls, path: Path, world: World | None = None) -> ChoiceModel:
+        """A model ``save`` wrote; ``world`` is what it reads features from."""
+        import torch
+
+        blob = torch.load(path, weights_only=False)
+        if tuple(blob.get("features", ())) != FEATURES:
+            raise ValueError(f"{path} was trained on features {blob.get('features')}, this "
+                             f"code computes {FEATURES}: retrain it")
+        cm = cls(hidden=int(blob["hidden"]))
+        net = torch.nn.Sequential(torch.nn.Linear(len(FEATURES), cm.hidden), torch.nn.ReLU(),
+                                  torch.nn.Linear(cm.hidden, 1))
+        net.load_state_dict(blob["state"])
+        cm.net, cm.mean, cm.std = net.eval(), blob["mean"], blob["std"]
+        cm._numpy_weights()
+        if world is not None:
+            cm.world = world
+        return cm
+
+
+def out_of_fold(world: World, scenes: Sequence[Scene], dev: Sequence[Scene] = (), *,
+                folds: int = 2, seed: int = 0, progress: bool | None = None,
+                **kw: Any) -> Callable[[Scene], ChoiceModel]:
+    """Per train scene, a choice model that never saw that scene's user.
+
+    A model stacked on the choice model's scores (the LM simulator reads them as "fit") must
+    learn from scores as good as they are for a new user: on its own train users the choice
+    model is right far more often (0.83 against 0.73 at N=5 on ML small), and a learner fed
+    those would trust it more than it deserves. Users go to folds by a seeded hash; model k
+    trains on the other folds' scenes, early-stopped on ``dev``.
+    """
+    if folds < 2:
+        raise ValueError(f"out-of-fold needs at least 2 folds, got {folds}")
+    users = sorted({s.user for s in scenes})
+    fold_of = dict(zip(users, np.random.default_rng(seed).permutation(len(users)) % folds,
+                       strict=True))
+    models = [ChoiceModel(seed=seed, progress=progress, **kw).fit(
+        world, [s for s in scenes if fold_of[s.user] != k], dev) for k in range(folds)]
+
+    def prior(scene: Scene) -> ChoiceModel:
+        if scene.user not in fold_of:
+            raise KeyError(f"user {scene.user} is not among the out-of-fold train users")
+        return models[fold_of[scene.user]]
+
+    prior.models = models  # type: ignore[attr-defined]
+    prior.fold_of = fold_of  # type: ignore[attr-defined]
+    return prior

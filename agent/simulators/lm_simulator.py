@@ -9,6 +9,14 @@ option, the teacher's own wrong pick where it made one. As a ``Chooser`` it scor
 the log-probability of each option's letter right after ``Choice:`` (one forward pass, no
 sampling). The base model is the packaged GGUF (de-quantised by transformers through ``gguf``)
 or any Hugging Face checkpoint directory; ``save`` writes one, with a ``card.json``.
+
+What the text holds bounds what it can learn. With the five within-list ranks alone the best
+any reader can do is MF's pick (``scene_text``'s doc), and that is what it learned. A ``fit``
+simulator (``order="fit"``) also reads the trained choice model: options listed by it, each
+with its fit rank, so the LM starts from the choice model's ranking and learns from real
+choices when to depart from it. Its train rows take their fit ranks from choice models that
+never saw the row's user (``choice_model.out_of_fold``), so it learns how far to trust the
+ranking for a new user, not for one the choice model has memorised.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 from datetime import UTC, datetime
 from importlib import resources
@@ -29,11 +37,13 @@ from typing import Any, Self
 import numpy as np
 
 from agent.simulators.choosers import Chooser
-from agent.simulators.scene_text import LABELS, scene_text, taste_order
+from agent.simulators.scene_text import LABELS, RANKS, fit_ranks, scene_text, taste_order
 from agent.simulators.scenes import Scene, World
 
 log = logging.getLogger(__name__)
 ANSWER_PREFIX = "Choice:"  # the scorer reads the next token's distribution after this
+ORDERS = ("taste", "fit")
+PRIOR_FILE = "prior.pt"  # the choice model a "fit" simulator reads, saved beside its weights
 
 
 def system_prompt() -> str:
@@ -46,24 +56,45 @@ def completion(label: str, reason: str | None) -> str:
     return f"{ANSWER_PREFIX} {label}" + (f"\nReason: {reason.strip()}" if reason else "")
 
 
-def shown_order(world: World, scene: Scene, options: Sequence[int], order: str | None
-                ) -> np.ndarray:
+def shown_order(world: World, scene: Scene, options: Sequence[int], order: str | None,
+                prior: Chooser | None = None) -> np.ndarray:
     """Indices of ``options`` in the order the simulator reads them: ``"taste"`` lists the
     best MF match first, as a recommender shows a list (a small LM then starts from "the
     first" and learns when the other facts overrule it; listing at random, 160 SFT rows left
-    SmolLM2-135M at chance); None keeps the given order."""
+    SmolLM2-135M at chance); ``"fit"`` lists the ``prior`` chooser's favourite first; None
+    keeps the given order."""
     if order is None:
         return np.arange(len(options))
-    if order != "taste":
-        raise ValueError(f"unknown option order '{order}'; valid: taste, None")
-    return taste_order(world, scene, options)
+    if order == "taste":
+        return taste_order(world, scene, options)
+    if order == "fit":
+        if prior is None:
+            raise ValueError("order 'fit' needs the prior chooser whose scores rank the options")
+        return np.argsort(fit_ranks(prior.scores(scene, options)), kind="stable")
+    raise ValueError(f"unknown option order '{order}'; valid: {', '.join(ORDERS)}, None")
+
+
+def render(world: World, scene: Scene, options: Sequence[int], *, order: str | None,
+           prior: Chooser | None = None, facts: Sequence[str] = tuple(RANKS),
+           history: int = 6) -> tuple[str, np.ndarray]:
+    """The scene's text with ``options`` in reading order, and that order (``perm[k]`` = the
+    caller's index of the option read k-th). With a ``prior`` each option also shows its
+    ``fit`` rank (``scene_text``)."""
+    perm = shown_order(world, scene, options, order, prior)
+    shown = [options[k] for k in perm]
+    fit = None if prior is None else fit_ranks(prior.scores(scene, shown))
+    return scene_text(world, scene, shown, history=history, fit=fit, facts=facts), perm
 
 
 def plain_rows(world: World, scenes: Sequence[Scene], sizes: Sequence[int] = (5, 10), *,
                history: int = 6, rival: Chooser | None = None,
-               order: str | None = "taste") -> list[dict[str, Any]]:
+               order: str | None = "taste",
+               prior_of: Callable[[Scene], Chooser] | None = None,
+               facts: Sequence[str] = tuple(RANKS)) -> list[dict[str, Any]]:
     """Rows with the real choice and no rationale, list sizes cycling through ``sizes``,
-    options in ``order`` (``shown_order``).
+    options in ``order`` (``shown_order``); ``prior_of(scene)`` is the chooser whose ranks the
+    row shows as ``fit`` (for train rows, one that never saw the scene's user:
+    ``choice_model.out_of_fold``).
 
     With a ``rival`` chooser each row also names the wrong option the rival likes best (its
     ``rival`` label): DPO's hardest rejected answer, the mistake a good scorer would make.
@@ -71,11 +102,12 @@ def plain_rows(world: World, scenes: Sequence[Scene], sizes: Sequence[int] = (5,
     rows = []
     for i, s in enumerate(scenes):
         given, real = s.options(sizes[i % len(sizes)])
-        perm = shown_order(world, s, given, order)
+        prior = None if prior_of is None else prior_of(s)
+        text, perm = render(world, s, given, order=order, prior=prior, facts=facts,
+                            history=history)
         opts = [given[k] for k in perm]
         ans = int(np.flatnonzero(perm == real)[0])
-        row = {"prompt": scene_text(world, s, opts, history=history),
-               "answer": ans, "label": LABELS[ans], "options": list(opts),
+        row = {"prompt": text, "answer": ans, "label": LABELS[ans], "options": list(opts),
                "reason": None, "wrong_reasons": {}}
         if rival is not None:
             sc = np.asarray(rival.scores(s, opts), dtype=np.float64)
@@ -132,6 +164,9 @@ class LMSimulator(Chooser):
         lr_sft, lr_dpo, beta: learning rates and DPO's beta.
         batch: rows per optimiser step.
         order: how the options are listed to the model (``shown_order``).
+        facts: which within-list ranks each option shows (``scene_text``).
+        prior: a trained chooser (the choice model) whose rank each option shows as "fit";
+            ``order="fit"`` lists its favourite first. Saved with the checkpoint.
         train_layers: fine-tune only the top this many decoder layers (and the final norm);
             None trains every weight. The backward pass then stops there: about half the
             time per row on a CPU with half the layers frozen.
@@ -144,7 +179,8 @@ class LMSimulator(Chooser):
                  sft_epochs: int = 2, dpo_epochs: int = 1, lr_sft: float = 1e-4,
                  lr_dpo: float = 5e-6, beta: float = 0.1, batch: int = 4,
                  max_length: int = 768, train_layers: int | None = None,
-                 order: str | None = "taste",
+                 order: str | None = "taste", facts: Sequence[str] = tuple(RANKS),
+                 prior: Chooser | None = None,
                  n_threads: int | None = None, seed: int = 0,
                  progress: bool | None = None) -> None:
         self.model_name = str(model)
@@ -153,6 +189,9 @@ class LMSimulator(Chooser):
         self.lr_sft, self.lr_dpo, self.beta = lr_sft, lr_dpo, beta
         self.batch, self.max_length = batch, max_length
         self.train_layers, self.order = train_layers, order
+        self.facts, self.prior = tuple(facts), prior
+        if order == "fit" and prior is None:
+            raise ValueError("order 'fit' needs a prior chooser (the trained choice model)")
         self.n_threads = n_threads or os.cpu_count() or 1
         self.model: Any = None
         self.tokenizer: Any = None
@@ -166,7 +205,23 @@ class LMSimulator(Chooser):
         card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
         kw.setdefault("history", int(card.get("history", 6)))
         kw.setdefault("order", card.get("order"))
+        kw.setdefault("facts", tuple(card.get("facts", RANKS)))
+        if "prior" not in kw and (Path(folder) / PRIOR_FILE).is_file():
+            from agent.simulators.choice_model import ChoiceModel
+
+            kw["prior"] = ChoiceModel.load(Path(folder) / PRIOR_FILE)
         return cls(folder, **kw)
+
+    @property
+    def world(self) -> World:
+        return self._world
+
+    @world.setter
+    def world(self, world: World) -> None:
+        # the prior reads its features from the same world
+        self._world = world
+        if self.prior is not None:
+            self.prior.world = world
 
     # ------------------------------------------------------------------ model
 
@@ -229,9 +284,9 @@ class LMSimulator(Chooser):
         return logp.numpy().astype(np.float64)
 
     def scores(self, scene: Scene, options: Sequence[int]) -> np.ndarray:
-        perm = shown_order(self.world, scene, options, self.order)
-        shown = self.option_logprobs(scene_text(self.world, scene, [options[k] for k in perm],
-                                                history=self.history), len(options))
+        text, perm = render(self.world, scene, options, order=self.order, prior=self.prior,
+                            facts=self.facts, history=self.history)
+        shown = self.option_logprobs(text, len(options))
         out = np.empty_like(shown)
         out[perm] = shown  # back to the caller's order
         return out
@@ -240,12 +295,15 @@ class LMSimulator(Chooser):
 
     def fit(self, world: World, scenes: Sequence[Scene],
             kept: Sequence[dict[str, Any]] = (), plain: int = 0,
-            rival: Chooser | None = None, dpo_rows: int | None = None) -> Self:
+            rival: Chooser | None = None, dpo_rows: int | None = None,
+            prior_of: Callable[[Scene], Chooser] | None = None) -> Self:
         """SFT then DPO on ``kept`` teacher rows plus ``plain`` of ``scenes`` without one.
 
         ``rival`` names DPO's hard negatives (``plain_rows``); ``dpo_rows`` caps the DPO pairs
         (a pair costs about four SFT rows: two sequences, with a reference pass each), the
-        kept teacher rows first.
+        kept teacher rows first. With a ``prior``, ``prior_of(scene)`` gives the train rows'
+        fit ranks (``choice_model.out_of_fold``; default: the prior itself). Kept teacher rows
+        carry the text they were taught with, so a prior simulator re-reads their scenes.
         """
         self.world = world
         used = {(r["user"], r["time"]) for r in kept if "user" in r}
@@ -253,8 +311,13 @@ class LMSimulator(Chooser):
         # a seeded draw across users: train scenes come grouped by user
         pick = np.random.default_rng(self.seed).permutation(len(free))[:plain]
         extra = [free[i] for i in sorted(pick)]
+        if self.prior is not None:
+            prior_of = prior_of or (lambda _s: self.prior)
+            kept = self._reread(world, scenes, kept, prior_of)
+        else:
+            prior_of = None
         rows = list(kept) + plain_rows(world, extra, history=self.history, rival=rival,
-                                       order=self.order)
+                                       order=self.order, prior_of=prior_of, facts=self.facts)
         if not rows:
             raise ValueError("nothing to train on: pass kept teacher rows or plain > 0")
         pairs = rows if dpo_rows is None else rows[:dpo_rows]
@@ -262,6 +325,32 @@ class LMSimulator(Chooser):
                      "rival": getattr(rival, "name", None)}
         self.train(rows, pairs)
         return self
+
+    def _reread(self, world: World, scenes: Sequence[Scene], kept: Sequence[dict[str, Any]],
+                prior_of: Callable[[Scene], Chooser]) -> list[dict[str, Any]]:
+        """Kept teacher rows in this simulator's text: same options and rationale, the
+        options in its order with their fit ranks; a row whose scene is not among
+        ``scenes`` is dropped (logged)."""
+        by_key = {(s.user, s.time): s for s in scenes}
+        out = []
+        for r in kept:
+            s = by_key.get((r.get("user"), r.get("time")))
+            if s is None:
+                continue
+            given = list(r["options"])
+            text, perm = render(world, s, given, order=self.order, prior=prior_of(s),
+                                facts=self.facts, history=self.history)
+            new = {int(k): j for j, k in enumerate(perm)}  # caller's index -> reading place
+            ans = new[int(r["answer"])]
+            wrong = {LABELS[new[LABELS.index(lab)]]: why
+                     for lab, why in (r.get("wrong_reasons") or {}).items()
+                     if lab in LABELS[:len(given)]}
+            out.append({**r, "prompt": text, "answer": ans, "label": LABELS[ans],
+                        "options": [given[k] for k in perm], "wrong_reasons": wrong})
+        if len(out) < len(kept):
+            log.warning("%d kept teacher rows have no train scene here; left out",
+                        len(kept) - len(out))
+        return out
 
     def _common(self, out: str, epochs: int, lr: float) -> dict[str, Any]:
         from recsys.models.base import show_progress
@@ -335,6 +424,11 @@ class LMSimulator(Chooser):
         transformers chat backend) and ``card.json``."""
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(folder)
+        if self.prior is not None:
+            save_prior = getattr(self.prior, "save", None)
+            if save_prior is None:
+                raise TypeError(f"the prior {type(self.prior).__name__} cannot be saved")
+            save_prior(folder / PRIOR_FILE)
         self.tokenizer.save_pretrained(folder)
         card = {"base_model": self.model_name, "rows": self.rows,
                 "train_s": {k: round(v, 1) for k, v in self.train_s.items()},
@@ -342,6 +436,8 @@ class LMSimulator(Chooser):
                 "lr_sft": self.lr_sft, "lr_dpo": self.lr_dpo, "beta": self.beta,
                 "batch": self.batch, "history": self.history, "seed": self.seed,
                 "train_layers": self.train_layers, "order": self.order,
+                "facts": list(self.facts),
+                "prior": None if self.prior is None else getattr(self.prior, "name", "?"),
                 "scoring": f"log p(option letter | prompt + '{ANSWER_PREFIX}')",
                 "date": datetime.now(UTC).isoformat(timespec="seconds"), **(extra or {})}
         (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")

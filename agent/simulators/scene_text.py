@@ -9,6 +9,11 @@ genre (like the history by genre, people and keywords). Ranks, not raw scores, b
 LM reads a one-token integer far more reliably than a float. The text is compact on purpose: a
 135M model fine-tunes at about 70 tokens a second on two cores. Letters, not numbers, label
 options so each label is one token (" A" ... " L") and "10" is not two.
+
+Those five ranks tell a reader nothing MF's does not: a conditional logit over all five, fit on
+8,171 train scenes of ML small, picks as MF does (held-out 0.694 against MF's 0.700 at N=5). So
+a reader of this text cannot beat MF, however long it trains. The learned choice model's rank
+(``fit``) carries what it reads from thirteen features; the LM simulator shows it first.
 """
 
 from __future__ import annotations
@@ -43,22 +48,44 @@ def taste_order(world: World, scene: Scene, options: Sequence[int]) -> np.ndarra
     return np.argsort(option_ranks(world, scene, options)["taste"], kind="stable")
 
 
-def scene_text(world: World, scene: Scene, options: Sequence[int], *, history: int = 6) -> str:
-    """The user's recent ratings and the lettered options with their facts (module doc)."""
+def fit_ranks(scores: Sequence[float]) -> np.ndarray:
+    """Rank of each option (1 = best) by a chooser's scores; ties keep the given order."""
+    return (-np.asarray(scores, dtype=np.float64)).argsort(kind="stable").argsort() + 1
+
+
+def scene_text(world: World, scene: Scene, options: Sequence[int], *, history: int = 6,
+               fit: Sequence[int] | None = None, facts: Sequence[str] = tuple(RANKS)) -> str:
+    """The user's recent ratings and the lettered options with their facts (module doc).
+
+    ``fit``, when given, is each option's rank by the learned choice model (``fit_ranks``),
+    shown first; ``facts`` picks which of ``RANKS`` follow it.
+    """
     from recsys.titles import item_name
 
     if not 2 <= len(options) <= len(LABELS):
         raise ValueError(f"a scene text holds 2 to {len(LABELS)} options, got {len(options)}")
+    unknown = set(facts) - set(RANKS)
+    if unknown:
+        raise ValueError(f"unknown facts {sorted(unknown)}; valid: {list(RANKS)}")
     cat = world.catalog
     rated = [item_name(cat, item) + ("" if np.isnan(r) else f" {r:g}/5")
              for item, r in list(zip(scene.history, scene.ratings, strict=True))[-history:]]
     ranks = option_ranks(world, scene, options)
+    fields = {name: ranks[name] for name in facts}
+    if fit is not None:
+        if sorted(int(k) for k in fit) != list(range(1, len(options) + 1)):
+            raise ValueError(f"fit must rank the {len(options)} options 1..{len(options)}")
+        fields = {"fit": np.asarray(fit), **fields}
+    meaning = {"fit": "fit (how likely people with ratings like yours pick it, learned from "
+                      "real choices)",
+               "taste": "taste (people who rate like you)", "fans": "fans (shared audience)",
+               "pop": "pop (chosen overall)", "trend": "trend (chosen lately)",
+               "genre": "genre (like your movies)"}
     lines = ["You rated, oldest first: " + "; ".join(rated) + ".",
-             f"Options, ranked among these {len(options)} (1 = most) by taste (people who rate "
-             "like you), fans (shared audience), pop (chosen overall), trend (chosen lately), "
-             "genre (like your movies):"]
+             f"Options, ranked among these {len(options)} (1 = most) by "
+             + ", ".join(meaning[name] for name in fields) + ":"]
     for k, item in enumerate(options):
         genres = "/".join(cat.item_attributes(item).get("genre", [])[:3])
         lines.append(f"{LABELS[k]}. {item_name(cat, item)}" + (f" {genres}" if genres else "")
-                     + " | " + " ".join(f"{name} {ranks[name][k]}" for name in RANKS))
+                     + " | " + " ".join(f"{name} {v[k]}" for name, v in fields.items()))
     return "\n".join(lines)

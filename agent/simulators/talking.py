@@ -113,8 +113,10 @@ class TalkingUser:
         year = self.catalog.year(target)
         if year and self._rng.random() < self.decade_share:
             decade = year // 10 * 10
-            text += self._pick([f", maybe from the {decade}s", f" from the {decade}s",
-                                f", ideally {decade}s"])
+            when = self._pick([f", maybe from the {decade}s", f" from the {decade}s",
+                               f", ideally {decade}s"])
+            # "any good war films from the 1990s?", not "any good war films?, ..."
+            text = text[:-1] + when + "?" if text.endswith("?") else text + when
         return self._safe(text, "I need a recommendation")
 
     def reply(self, turn: dict[str, Any]) -> Said:

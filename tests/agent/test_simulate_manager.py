@@ -68,11 +68,13 @@ def test_the_talking_user_never_names_its_target_before_it_is_shown(world) -> No
     cat, choice, scenes = world
     talker = TalkingUser(choice, cat)
     rng = np.random.default_rng(0)
-    said = 0
+    said = asked_with_decade = 0
     for k in range(200):
         s = scenes[k % len(scenes)]
         text = talker.start(s.user, s.chosen, np.random.default_rng([7, k]))
         assert not leaks(text, cat.titles[s.chosen]), text
+        assert "?," not in text and "? " not in text, text  # a decade goes before the "?"
+        asked_with_decade += text.endswith("s?")
         for _ in range(4):
             others = [int(i) for i in rng.choice(cat.n_items, 10, replace=False)
                       if i != s.chosen]
@@ -82,6 +84,7 @@ def test_the_talking_user_never_names_its_target_before_it_is_shown(world) -> No
                 assert not leaks(out.text, cat.titles[s.chosen]), out.text
             said += 1
     assert said == 800
+    assert asked_with_decade  # the question form met a decade at least once
 
 
 def test_the_talking_user_names_a_shown_target_and_takes_it(world) -> None:

@@ -120,8 +120,8 @@ def test_a_teacher_reply_that_names_no_option_is_no_vote(sset) -> None:
     assert one_vote.majority == 0 and not one_vote.kept  # one parsed vote of three is luck
 
 
-def _rows(sset, n_rows: int = 8) -> list[dict]:
-    rows = plain_rows(sset.world, sset.scenes["train"][:n_rows])
+def _rows(sset, n_rows: int = 8, **kw) -> list[dict]:
+    rows = plain_rows(sset.world, sset.scenes["train"][:n_rows], **kw)
     for i, r in enumerate(rows[: n_rows // 2]):  # half carry a rationale and a wrong pick
         r["reason"] = f"reason {i}"
         r["wrong_reasons"] = {LABELS[(r["answer"] + 1) % len(r["options"])]: "wrong reason"}
@@ -187,12 +187,14 @@ def _tiny_model_and_tokenizer(texts: list[str]):
 
 
 @pytest.mark.slow  # two tiny trl runs: ~20 s on a quiet 2-core machine
-def test_the_lm_simulator_trains_sft_then_dpo_and_picks_a_valid_option(sset, tmp_path):
+def test_the_lm_simulator_trains_sft_then_dpo_and_picks_a_valid_option(sset, cm, tmp_path):
     pytest.importorskip("trl")
-    rows = _rows(sset, 8)
+    # the default benchmark's kind: reading the choice model's ranking with fit ranks
+    rows = _rows(sset, 8, order="fit", prior_of=lambda _s: cm, facts=("taste",))
     model, tok = _tiny_model_and_tokenizer([r["prompt"] for r in rows]
                                            + ["reason 0 1 2 3 wrong", "You are a movie watcher"])
-    sim = LMSimulator(sft_epochs=1, dpo_epochs=1, batch=4, n_threads=1, progress=False)
+    sim = LMSimulator(sft_epochs=1, dpo_epochs=1, batch=4, n_threads=1, progress=False,
+                      order="fit", prior=cm, facts=("taste",))
     sim.use(model, tok)
     sim.world = sset.world
     before = {k: v.clone() for k, v in model.state_dict().items()}
@@ -208,7 +210,8 @@ def test_the_lm_simulator_trains_sft_then_dpo_and_picks_a_valid_option(sset, tmp
     folder = sim.save(tmp_path / "ckpt")
     assert (folder / "config.json").is_file()
     assert json.loads((folder / "card.json").read_text())["train_s"].keys() == {"sft", "dpo"}
-    again = LMSimulator(folder, n_threads=1).load()
+    again = LMSimulator.from_checkpoint(folder, n_threads=1).load()
+    assert again.order == "fit" and again.prior is not None  # the prior came back with it
     again.world = sset.world
     s = sset.scenes["heldout"][0]
     opts, _ = s.options(5)
@@ -275,3 +278,124 @@ def test_options_are_read_best_taste_first_and_scores_come_back_in_the_callers_o
 def test_fit_needs_rows() -> None:
     with pytest.raises(ValueError, match="nothing to train on"):
         LMSimulator().fit(None, [])  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def cm(sset):
+    from agent.simulators.choice_model import ChoiceModel
+
+    return ChoiceModel(epochs=5, seed=0, progress=False).fit(sset.world, sset.scenes["train"])
+
+
+def test_a_fit_simulator_reads_the_choice_models_favourite_first_with_its_fit_rank(sset, cm):
+    sim = LMSimulator(order="fit", prior=cm, facts=("taste",))
+    sim.world = sset.world
+    seen: list[str] = []
+
+    def first_is_best(prompt: str, n: int) -> np.ndarray:
+        seen.append(prompt)
+        return -np.arange(n, dtype=np.float64)
+
+    sim.option_logprobs = first_is_best  # type: ignore[method-assign]
+    s = sset.scenes["heldout"][0]
+    opts, _ = s.options(10)
+    sc = sim.scores(s, opts)
+    # reading the first option = the choice model's pick, wherever the caller put it
+    assert int(np.argmax(sc)) == int(np.argmax(cm.scores(s, opts)))
+    lines = seen[0].splitlines()
+    assert "fit (how likely" in lines[1] and "fans" not in lines[1]
+    assert lines[2].endswith("| fit 1 taste " + lines[2].rsplit(" ", 1)[1])
+    assert [ln.split("| fit ")[1].split()[0] for ln in lines[2:]] == [str(k) for k in
+                                                                       range(1, 11)]
+    with pytest.raises(ValueError, match="needs a prior"):
+        LMSimulator(order="fit")
+    with pytest.raises(ValueError, match="unknown facts"):
+        scene_text(sset.world, s, opts, facts=("vibes",))
+
+
+def test_out_of_fold_priors_never_saw_the_scenes_user(sset) -> None:
+    from agent.simulators.choice_model import out_of_fold
+
+    train = sset.scenes["train"]
+    prior_of = out_of_fold(sset.world, train, folds=2, seed=0, progress=False, epochs=3)
+    m0, m1 = prior_of.models  # type: ignore[attr-defined]
+    assert m0 is not m1
+    fold_of = prior_of.fold_of  # type: ignore[attr-defined]
+    assert set(fold_of.values()) == {0, 1}
+    for s in train[:20]:
+        assert prior_of(s) is prior_of.models[fold_of[s.user]]  # type: ignore[attr-defined]
+    # model k is the one trained on the other fold's users only (same seed, same scores)
+    from agent.simulators.choice_model import ChoiceModel
+
+    s = train[0]
+    k = fold_of[s.user]
+    alone = ChoiceModel(seed=0, progress=False, epochs=3).fit(
+        sset.world, [t for t in train if fold_of[t.user] != k])
+    opts, _ = s.options(10)
+    assert np.allclose(prior_of(s).scores(s, opts), alone.scores(s, opts))
+    with_user = ChoiceModel(seed=0, progress=False, epochs=3).fit(sset.world, train)
+    assert not np.allclose(with_user.scores(s, opts), alone.scores(s, opts))
+    with pytest.raises(KeyError, match="not among"):
+        prior_of(sset.scenes["heldout"][0])
+    with pytest.raises(ValueError, match="at least 2"):
+        out_of_fold(sset.world, train, folds=1)
+
+
+def test_a_fit_simulators_rows_use_the_out_of_fold_prior_and_keep_the_real_choice(sset, cm):
+    from agent.simulators.choice_model import out_of_fold
+
+    train = sset.scenes["train"][:12]
+    prior_of = out_of_fold(sset.world, sset.scenes["train"], folds=2, progress=False, epochs=3)
+    rows = plain_rows(sset.world, train, order="fit", prior_of=prior_of, facts=("taste",))
+    for s, r in zip(train, rows, strict=True):
+        given, real = s.options(5 if rows.index(r) % 2 == 0 else 10)
+        assert r["options"][r["answer"]] == given[real]  # the real choice, wherever it went
+        sc = prior_of(s).scores(s, r["options"])
+        assert int(np.argmax(sc)) == 0  # listed by the out-of-fold model, its pick first
+        assert r["prompt"].splitlines()[2].split("| ")[1].startswith("fit 1 ")
+
+
+def test_choice_model_saves_and_loads_to_the_same_scores(sset, cm, tmp_path) -> None:
+    from agent.simulators.choice_model import ChoiceModel
+
+    back = ChoiceModel.load(cm.save(tmp_path / "cm.pt"), sset.world)
+    s = sset.scenes["heldout"][1]
+    opts, _ = s.options(10)
+    assert np.allclose(back.scores(s, opts), cm.scores(s, opts))
+
+
+def test_a_saved_fit_simulator_reloads_with_its_prior_order_and_facts(sset, cm, tmp_path):
+    model, tok = _tiny_model_and_tokenizer(["a b"])
+    sim = LMSimulator(order="fit", prior=cm, facts=("taste", "pop"), n_threads=1)
+    sim.use(model, tok)
+    folder = sim.save(tmp_path / "ck")
+    card = json.loads((folder / "card.json").read_text())
+    assert card["order"] == "fit" and card["facts"] == ["taste", "pop"]
+    again = LMSimulator.from_checkpoint(folder, n_threads=1)
+    assert again.order == "fit" and again.facts == ("taste", "pop")
+    again.world = sset.world  # reaches the prior too
+    s = sset.scenes["heldout"][0]
+    opts, _ = s.options(5)
+    assert np.allclose(again.prior.scores(s, opts), cm.scores(s, opts))
+
+
+def test_the_ranks_logit_learns_which_rank_the_real_choices_follow(sset) -> None:
+    from agent.simulators.choosers import MFChooser, accuracy
+    from agent.simulators.ranks_chooser import RanksChooser
+    from agent.simulators.scene_text import RANKS
+    from agent.simulators.scenes import views
+
+    train = sset.scenes["train"]
+    ch = RanksChooser().fit(sset.world, train)
+    assert ch.w is not None and ch.w.shape == (4 * len(RANKS),)
+    # on its own train scenes it does at least as well as any single rank's first place
+    for n in (5, 10):
+        sub = views(train, n)
+        best_single = max(
+            np.mean([option_ranks(sset.world, s, o)[name][a] == 1 for s, o, a in sub])
+            for name in RANKS)
+        assert accuracy(ch, sub) >= best_single - 0.02
+    mf = MFChooser().fit(sset.world, train)
+    assert accuracy(ch, views(train, 5)) >= accuracy(mf, views(train, 5)) - 0.02
+    with pytest.raises(RuntimeError, match="not trained"):
+        RanksChooser().scores(train[0], train[0].options(5)[0])
