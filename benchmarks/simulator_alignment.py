@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     help="also score the base model before training (same scenes)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.lm_facts:  # before minutes of scenes and training, not after
+        from agent.simulators.scene_text import RANKS
+
+        bad = {f.strip() for f in args.lm_facts.split(",") if f.strip()} - set(RANKS)
+        if bad:
+            ap.error(f"--lm-facts: unknown {sorted(bad)}; valid: {', '.join(RANKS)}")
 
     from agent.simulators.choice_model import ChoiceModel
     from agent.simulators.choosers import (
@@ -98,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     cm = ChoiceModel(seed=args.seed, progress=None).fit(world, parts["train"], parts["dev"])
     train_s["choice_model"] = cm.train_s
     choosers.append(cm)
-    # the ceiling of a reader of the five ranks the LM's text shows (ranks_chooser.py)
+    # a linear reader of the five ranks the LM's text shows (ranks_chooser.py)
     ranks = RanksChooser().fit(world, parts["train"])
     train_s["ranks_logit"] = ranks.train_s
     choosers.append(ranks)
@@ -175,7 +181,7 @@ def _lm_simulator(args: argparse.Namespace, world: Any, parts: dict[str, list[An
     if (kept_path.parent / "card.json").is_file():
         teacher_card = _json.loads((kept_path.parent / "card.json").read_text())
     fit_order = args.lm_order == "fit"
-    facts = (args.lm_facts.split(",") if args.lm_facts
+    facts = ([f.strip() for f in args.lm_facts.split(",") if f.strip()] if args.lm_facts
              else ["taste"] if fit_order else None)
     prior_of = None
     if fit_order:

@@ -10,8 +10,8 @@ the log-probability of each option's letter right after ``Choice:`` (one forward
 sampling). The base model is the packaged GGUF (de-quantised by transformers through ``gguf``)
 or any Hugging Face checkpoint directory; ``save`` writes one, with a ``card.json``.
 
-What the text holds bounds what it can learn. With the five within-list ranks alone the best
-any reader can do is MF's pick (``scene_text``'s doc), and that is what it learned. A ``fit``
+What the text holds bounds what it can learn. With the five within-list ranks alone, a
+logit over them picks as MF does (``scene_text``'s doc), and MF's pick is what it learned. A ``fit``
 simulator (``order="fit"``) also reads the trained choice model: options listed by it, each
 with its fit rank, so the LM starts from the choice model's ranking and learns from real
 choices when to depart from it. Its train rows take their fit ranks from choice models that
@@ -80,9 +80,15 @@ def render(world: World, scene: Scene, options: Sequence[int], *, order: str | N
     """The scene's text with ``options`` in reading order, and that order (``perm[k]`` = the
     caller's index of the option read k-th). With a ``prior`` each option also shows its
     ``fit`` rank (``scene_text``)."""
-    perm = shown_order(world, scene, options, order, prior)
+    # the prior scores the options once: ranks from a second call in another order could
+    # differ in a near-tie by rounding, and show "fit 2" above "fit 1"
+    ranks = None if prior is None else fit_ranks(prior.scores(scene, options))
+    if order == "fit" and ranks is not None:
+        perm = np.argsort(ranks, kind="stable")
+    else:
+        perm = shown_order(world, scene, options, order, prior)
     shown = [options[k] for k in perm]
-    fit = None if prior is None else fit_ranks(prior.scores(scene, shown))
+    fit = None if ranks is None else ranks[perm]
     return scene_text(world, scene, shown, history=history, fit=fit, facts=facts), perm
 
 
@@ -311,11 +317,9 @@ class LMSimulator(Chooser):
         # a seeded draw across users: train scenes come grouped by user
         pick = np.random.default_rng(self.seed).permutation(len(free))[:plain]
         extra = [free[i] for i in sorted(pick)]
-        if self.prior is not None:
-            prior_of = prior_of or (lambda _s: self.prior)
-            kept = self._reread(world, scenes, kept, prior_of)
-        else:
-            prior_of = None
+        prior_of = None if self.prior is None else (prior_of or (lambda _s: self.prior))
+        # the teacher wrote its own text (its order, all five ranks): re-read in this one
+        kept = self._reread(world, scenes, kept, prior_of)
         rows = list(kept) + plain_rows(world, extra, history=self.history, rival=rival,
                                        order=self.order, prior_of=prior_of, facts=self.facts)
         if not rows:
@@ -327,7 +331,7 @@ class LMSimulator(Chooser):
         return self
 
     def _reread(self, world: World, scenes: Sequence[Scene], kept: Sequence[dict[str, Any]],
-                prior_of: Callable[[Scene], Chooser]) -> list[dict[str, Any]]:
+                prior_of: Callable[[Scene], Chooser] | None) -> list[dict[str, Any]]:
         """Kept teacher rows in this simulator's text: same options and rationale, the
         options in its order with their fit ranks; a row whose scene is not among
         ``scenes`` is dropped (logged)."""
@@ -338,15 +342,19 @@ class LMSimulator(Chooser):
             if s is None:
                 continue
             given = list(r["options"])
-            text, perm = render(world, s, given, order=self.order, prior=prior_of(s),
+            text, perm = render(world, s, given, order=self.order,
+                                prior=None if prior_of is None else prior_of(s),
                                 facts=self.facts, history=self.history)
             new = {int(k): j for j, k in enumerate(perm)}  # caller's index -> reading place
             ans = new[int(r["answer"])]
             wrong = {LABELS[new[LABELS.index(lab)]]: why
                      for lab, why in (r.get("wrong_reasons") or {}).items()
                      if lab in LABELS[:len(given)]}
+            votes = [None if c is None or c not in LABELS[:len(given)]
+                     else LABELS[new[LABELS.index(c)]] for c in r.get("teacher_choices") or []]
             out.append({**r, "prompt": text, "answer": ans, "label": LABELS[ans],
-                        "options": [given[k] for k in perm], "wrong_reasons": wrong})
+                        "options": [given[k] for k in perm], "wrong_reasons": wrong,
+                        "teacher_choices": votes})
         if len(out) < len(kept):
             log.warning("%d kept teacher rows have no train scene here; left out",
                         len(kept) - len(out))
@@ -420,8 +428,9 @@ class LMSimulator(Chooser):
                     p.requires_grad_(True)
 
     def save(self, folder: Path, extra: dict[str, Any] | None = None) -> Path:
-        """A checkpoint directory (loads back with ``LMSimulator(folder)`` or the
-        transformers chat backend) and ``card.json``."""
+        """A checkpoint directory (loads back with ``LMSimulator.from_checkpoint(folder)``,
+        which restores its reading and prior, or the transformers chat backend) and
+        ``card.json``."""
         folder.mkdir(parents=True, exist_ok=True)
         self.model.save_pretrained(folder)
         if self.prior is not None:

@@ -1,9 +1,11 @@
-"""The best a reader of the LM's rank text can do: a conditional logit over those ranks.
+"""What a linear reader of the LM's rank text can do: a conditional logit over those ranks.
 
 ``scene_text`` shows each option's rank in the list by taste, fans, pop, trend and genre
 (``RANKS``). This chooser learns, from the train users' real choices, one weight per rank and
-rank value, and picks the option with the highest weighted sum: the ceiling for any model that
-reads only those ranks (the LM simulator included), measured instead of argued. Rank values
+rank value, and picks the option with the highest weighted sum. When it does no better than
+MF, the ranks hold nothing beyond MF's rank that a simple reader can use, and a small LM
+trained on a few hundred rows should not be expected to find more (a lower bound on what the
+text allows, not a proof: the text also shows titles, years and genres). Rank values
 are folded so one model serves any list size: rank 1, 2, 3 each get a weight, and the rest
 share a weight on the rank's place in the list, 0 (first) to 1 (last).
 """

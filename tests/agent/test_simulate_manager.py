@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -74,7 +76,7 @@ def test_the_talking_user_never_names_its_target_before_it_is_shown(world) -> No
         text = talker.start(s.user, s.chosen, np.random.default_rng([7, k]))
         assert not leaks(text, cat.titles[s.chosen]), text
         assert "?," not in text and "? " not in text, text  # a decade goes before the "?"
-        asked_with_decade += text.endswith("s?")
+        asked_with_decade += bool(re.search(r"\d{4}s\?$", text))
         for _ in range(4):
             others = [int(i) for i in rng.choice(cat.n_items, 10, replace=False)
                       if i != s.chosen]

@@ -399,3 +399,34 @@ def test_the_ranks_logit_learns_which_rank_the_real_choices_follow(sset) -> None
     assert accuracy(ch, views(train, 5)) >= accuracy(mf, views(train, 5)) - 0.02
     with pytest.raises(RuntimeError, match="not trained"):
         RanksChooser().scores(train[0], train[0].options(5)[0])
+
+
+@pytest.mark.parametrize("fit", [True, False])
+def test_kept_teacher_rows_are_reread_in_the_simulators_text_with_labels_remapped(sset, cm,
+                                                                                 fit):
+    train = sset.scenes["train"][:6]
+    kept = []
+    for s in train:
+        given, real = s.options(5)
+        wrong = (real + 1) % 5
+        kept.append({"user": s.user, "time": s.time, "chosen": s.chosen,
+                     "options": list(given), "answer": real, "label": LABELS[real],
+                     "prompt": "the teacher's own text", "reason": "why",
+                     "wrong_reasons": {LABELS[wrong]: "why not"},
+                     "teacher_choices": [LABELS[real], LABELS[wrong], None]})
+    stray = {**kept[0], "user": -1}  # a scene this split does not have
+    sim = (LMSimulator(order="fit", prior=cm, facts=("taste",)) if fit
+           else LMSimulator(order="taste", facts=("taste", "pop")))
+    out = sim._reread(sset.world, train, [*kept, stray], (lambda _s: cm) if fit else None)
+    assert len(out) == len(kept)
+    for s, old, new in zip(train, kept, out, strict=True):
+        assert new["options"][new["answer"]] == s.chosen and new["label"] == LABELS[new["answer"]]
+        (lab, why), = new["wrong_reasons"].items()
+        wrong_item = old["options"][LABELS.index(next(iter(old["wrong_reasons"])))]
+        assert new["options"][LABELS.index(lab)] == wrong_item and why == "why not"
+        votes = new["teacher_choices"]
+        assert new["options"][LABELS.index(votes[0])] == s.chosen
+        assert new["options"][LABELS.index(votes[1])] == wrong_item and votes[2] is None
+        assert new["reason"] == "why" and new["prompt"] != old["prompt"]
+        first = new["prompt"].splitlines()[2]
+        assert ("| fit 1 taste " in first) if fit else ("| taste 1 pop " in first)
